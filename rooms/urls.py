@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "rooms"
+
+urlpatterns = [
+    path("", views.join, name="join"),
+    path("rooms/<slug:slug>/", views.room, name="room"),
+    path("room/<str:room_name>/<str:username>/", views.workshop_room, name="workshop_room"),
+]

@@ -1,0 +1,132 @@
+"""Real server processes for tests: daphne on a free port, the way deployments run it."""
+
+import http.cookiejar
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DAPHNE = Path(sys.executable).with_name("daphne")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def server_environment(database_url: str) -> dict[str, str]:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "DATABASE_URL"}
+    }
+    env.update(
+        SECRET_KEY="e2e-tests-not-secret",
+        ALLOWED_HOSTS="127.0.0.1,localhost",
+        DATABASE_URL=database_url,
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def manage(env: dict[str, str], *args: str) -> None:
+    subprocess.run([sys.executable, "manage.py", *args, "-v", "0"], cwd=ROOT, env=env, check=True)
+
+
+def prepare_database(tmp_dir: Path) -> str:
+    """A fresh database for the servers: PostgreSQL when DATABASE_URL says so, else SQLite."""
+    configured = os.environ.get("DATABASE_URL", "")
+    if configured.startswith("postgres"):
+        import psycopg
+
+        parts = urllib.parse.urlsplit(configured)
+        name = f"parley_e2e_{os.getpid()}"
+        admin = parts._replace(path="/postgres").geturl()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return parts._replace(path=f"/{name}").geturl()
+    return f"sqlite:///{tmp_dir / 'e2e.sqlite3'}"
+
+
+class Server:
+    """One daphne process serving config.asgi:application; can be stopped and restarted."""
+
+    def __init__(self, env: dict[str, str], port: int | None = None):
+        self.env = env
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "Server":
+        self.process = subprocess.Popen(
+            [
+                str(DAPHNE),
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "--websocket_timeout",
+                "-1",
+                "config.asgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        self.wait_until_up()
+        return self
+
+    def wait_until_up(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited:\n{self.process.stdout.read()}")
+            try:
+                with urllib.request.urlopen(self.url + "/", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.05)
+        raise RuntimeError("server did not come up")
+
+    def stop(self, sig: int = signal.SIGKILL) -> str:
+        """Stop the process; returns what it logged."""
+        if self.process is None:
+            return ""
+        self.process.send_signal(sig)
+        output, _ = self.process.communicate(timeout=20)
+        self.process = None
+        return output
+
+
+def join(base_url: str, room_name: str, username: str) -> http.cookiejar.CookieJar:
+    """Join through the real form, as a browser does; returns the cookies."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = opener.open(base_url + "/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = urllib.parse.urlencode(
+        {"csrfmiddlewaretoken": token, "room_name": room_name, "username": username}
+    ).encode()
+    opener.open(urllib.request.Request(base_url + "/", data=body, method="POST"))
+    return jar
+
+
+def cookie_header(jar: http.cookiejar.CookieJar) -> str:
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in jar)

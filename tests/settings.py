@@ -1,0 +1,13 @@
+"""The app's own settings, made runnable without a deployment's environment."""
+
+import os
+
+os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
+
+from config.settings import *  # noqa: F403
+from config.settings import STORAGES
+
+# In-process tests render templates without a collectstatic manifest;
+# tests that start real servers collect static files and use the real storage.
+STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,265 @@
+"""What people see in a real Chromium, against a real daphne process."""
+
+import os
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from .servers import Server
+from .xss import PAYLOADS
+
+pytestmark = pytest.mark.e2e
+
+CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+SCREENSHOTS = os.environ.get("PARLEY_SCREENSHOTS_DIR")
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("PARLEY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing (Debian package: chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (Debian package: chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+def enter(browser: Browser, server: Server, room: str, name: str, **context) -> Page:
+    """A person in their own browser context: opens the site, joins, waits until live."""
+    page = browser.new_context(**context).new_page()
+    page.goto(server.url + "/")
+    page.get_by_label("Room").fill(room)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Enter the room").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(room)
+    if context.get("java_script_enabled", True):
+        expect(page.locator(".room")).to_have_attribute("data-connection", "open")
+    return page
+
+
+def say(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def log(page: Page):
+    return page.get_by_role("log")
+
+
+def test_two_people_chat_both_ways(browser, server):
+    ada = enter(browser, server, "Both Ways", "ada")
+    bob = enter(browser, server, "Both Ways", "bob")
+    say(ada, "hi bob")
+    expect(log(bob)).to_contain_text("hi bob")
+    say(bob, "hi ada")
+    expect(log(ada)).to_contain_text("hi ada")
+    expect(log(ada).locator(".message__body")).to_have_text(["hi bob", "hi ada"])
+    expect(log(bob).locator(".message__author")).to_have_text(["ada", "bob"])
+
+
+def test_later_arrivals_and_reloads_see_history(browser, server):
+    ada = enter(browser, server, "History", "ada")
+    for text in ("one", "two", "three"):
+        say(ada, text)
+        expect(log(ada)).to_contain_text(text)
+    cleo = enter(browser, server, "History", "cleo")
+    expect(log(cleo).locator(".message__body")).to_have_text(["one", "two", "three"])
+    ada.reload()
+    expect(log(ada).locator(".message__body")).to_have_text(["one", "two", "three"])
+
+
+def test_rooms_are_isolated(browser, server):
+    ada = enter(browser, server, "Room A", "ada")
+    bob = enter(browser, server, "Room B", "bob")
+    say(ada, "only in A")
+    expect(log(ada)).to_contain_text("only in A")
+    say(bob, "only in B")
+    expect(log(bob)).to_contain_text("only in B")
+    expect(log(bob)).not_to_contain_text("only in A")
+    expect(log(ada)).not_to_contain_text("only in B")
+
+
+def test_enter_sends_clears_the_box_and_keeps_focus(browser, server):
+    ada = enter(browser, server, "Enter", "ada")
+    box = ada.get_by_role("textbox", name="Message")
+    say(ada, "sent with enter")
+    expect(log(ada)).to_contain_text("sent with enter")
+    expect(box).to_have_value("")
+    expect(box).to_be_focused()
+
+
+def test_own_messages_look_different(browser, server):
+    ada = enter(browser, server, "Mine", "ada")
+    bob = enter(browser, server, "Mine", "bob")
+    say(ada, "from ada")
+    expect(log(bob)).to_contain_text("from ada")
+    background = "el => getComputedStyle(el).backgroundColor"
+    mine = log(ada).locator(".message").first.evaluate(background)
+    theirs = log(bob).locator(".message").first.evaluate(background)
+    assert mine != theirs
+
+
+def test_html_and_script_payloads_show_as_text_and_run_nothing(browser, server):
+    ada = enter(browser, server, "Payloads", "ada")
+    bob = enter(browser, server, "Payloads", "bob")
+    dialogs = []
+    for page in (ada, bob):
+        page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    for payload in PAYLOADS:
+        say(ada, payload)
+        expect(log(bob).locator(".message__body").last).to_have_text(payload)
+    cleo = enter(browser, server, "Payloads", "cleo")
+    for page in (ada, bob, cleo):
+        expect(log(page).locator(".message__body")).to_have_text(PAYLOADS)
+        assert page.evaluate("window.__xss") is None
+        injected = "#messages script, #messages img, #messages svg, #messages iframe, #messages a"
+        assert page.locator(injected).count() == 0
+        assert page.locator("#messages [hx-get], #messages [hx-on\\:click]").count() == 0
+        assert page.locator("#messages").count() == 1
+    assert dialogs == []
+
+
+def test_the_page_recovers_after_the_server_restarts(browser, server_env):
+    own = Server(server_env).start()
+    try:
+        ada = enter(browser, own, "Restart", "ada")
+        bob = enter(browser, own, "Restart", "bob")
+        own.stop(signal.SIGKILL)
+        for page in (ada, bob):
+            expect(page.locator(".room")).to_have_attribute("data-connection", "closed")
+            expect(page.get_by_role("status").get_by_text("Reconnecting")).to_be_visible()
+        own.start()
+        for page in (ada, bob):
+            expect(page.locator(".room")).to_have_attribute(
+                "data-connection", "open", timeout=30_000
+            )
+            expect(page.get_by_role("status").get_by_text("Live")).to_be_visible()
+            expect(page.get_by_role("status").get_by_text("Reconnecting")).to_be_hidden()
+        say(ada, "back again")
+        expect(log(bob)).to_contain_text("back again")
+    finally:
+        own.stop()
+
+
+def test_without_javascript_people_join_read_and_send(browser, server):
+    live = enter(browser, server, "No Script", "ada")
+    say(live, "before")
+    expect(log(live)).to_contain_text("before")
+    plain = enter(browser, server, "No Script", "nojs", java_script_enabled=False)
+    expect(log(plain)).to_contain_text("before")
+    say(plain, "sent by a plain form")
+    expect(plain).to_have_url(re.compile(r"/rooms/no-script/#message-\d+$"))
+    expect(log(plain).locator(".message__body")).to_have_text(["before", "sent by a plain form"])
+    expect(log(live)).to_contain_text("sent by a plain form")
+    # A refused message comes back with its reason, on the same page.
+    say(plain, "   ")
+    expect(plain.locator("#composer-error")).to_have_text("Write something before sending.")
+
+
+def test_a_refused_message_is_explained_and_kept(browser, server):
+    ada = enter(browser, server, "Refused", "ada")
+    ada.evaluate("document.getElementById('message-input').removeAttribute('maxlength')")
+    say(ada, "x" * 2001)
+    expect(ada.get_by_role("alert")).to_contain_text("at most 2000 characters")
+    expect(ada.get_by_role("textbox", name="Message")).to_have_value("x" * 2001)
+    say(ada, "short and fine")
+    expect(log(ada)).to_contain_text("short and fine")
+    expect(ada.locator("#composer-error")).to_be_empty()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_accessibility_has_no_serious_violations(browser, server, scheme):
+    page = enter(
+        browser, server, "Accessible", f"reader-{scheme}", color_scheme=scheme, bypass_csp=True
+    )
+    say(page, "a message to check contrast on")
+    expect(log(page)).to_contain_text("a message to check contrast on")
+    for url in (server.url + "/", page.url):
+        page.goto(url)
+        page.add_script_tag(path=AXE)
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], [n["target"] for n in v["nodes"]])
+            for v in result["violations"]
+            if v["impact"] in {"serious", "critical"}
+        ]
+        assert serious == [], f"{scheme} {url}: {serious}"
+
+
+def test_the_room_is_live_region_and_usable_at_320px(browser, server):
+    page = enter(browser, server, "Narrow", "ada", viewport={"width": 320, "height": 640})
+    messages = page.locator("#messages")
+    expect(messages).to_have_attribute("role", "log")
+    expect(messages).to_have_attribute("aria-live", "polite")
+    say(page, "a rather long message " * 10)
+    expect(log(page)).to_contain_text("a rather long message")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_keyboard_alone_joins_and_sends_with_visible_focus(browser, server):
+    page = browser.new_context().new_page()
+    page.goto(server.url + "/")
+    outline = "() => getComputedStyle(document.activeElement).outlineStyle"
+    for key, text in (("Tab", None), ("Tab", None), ("Tab", "Keys"), ("Tab", "kim")):
+        page.keyboard.press(key)
+        if text:
+            page.keyboard.type(text)
+    assert page.evaluate("document.activeElement.name") == "username"
+    assert page.evaluate(outline) != "none"
+    page.keyboard.press("Enter")
+    expect(page.locator(".room")).to_have_attribute("data-connection", "open")
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "message-input":
+            break
+    assert page.evaluate(outline) != "none"
+    page.keyboard.type("typed, never clicked")
+    page.keyboard.press("Enter")
+    expect(log(page)).to_contain_text("typed, never clicked")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
+    size = {"width": 900, "height": 560}
+    ada = enter(
+        browser, server, f"Django Girls {scheme}", "ada", color_scheme=scheme, viewport=size
+    )
+    bob = enter(
+        browser, server, f"Django Girls {scheme}", "bob", color_scheme=scheme, viewport=size
+    )
+    lines = [
+        (ada, "Hi! Is this the WebSocket workshop?"),
+        (bob, "It is. Messages show up for everyone at once."),
+        (ada, "And <b>HTML</b> stays plain text. Nice."),
+        (bob, "Reload the page: the history is still here."),
+    ]
+    for page, text in lines:
+        say(page, text)
+        expect(log(ada)).to_contain_text(text)
+    expect(log(ada).locator(".message")).to_have_count(len(lines))
+    ada.get_by_role("textbox", name="Message").blur()
+    target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / f"screenshot-{scheme}.png"
+    ada.screenshot(path=path)
+    assert path.stat().st_size > 10_000

@@ -1,0 +1,189 @@
+"""The room socket on the real ASGI stack (in-memory layer, or Redis when REDIS_URL is set)."""
+
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from rooms.models import Message, Room
+
+from .conftest import open_socket
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+async def _fresh_channel_layer():
+    """Each test starts with an empty layer (Redis keeps groups between runs)."""
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        await layer.flush()
+    yield
+    if hasattr(layer, "flush"):
+        await layer.flush()
+
+
+def frame(text, **extra) -> str:
+    return json.dumps({"message": text, **extra})
+
+
+async def joined_socket(slug="django-girls", name="ada"):
+    socket = await open_socket(slug, name)
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def receive_message(socket) -> str:
+    """The next message push, skipping the sender's own acknowledgement."""
+    while True:
+        push = await socket.receive_from()
+        if 'id="composer-error"' not in push:
+            return push
+
+
+async def make_room(name="Django Girls") -> Room:
+    return await database_sync_to_async(Room.objects.for_name)(name)
+
+
+async def stored() -> list[tuple[str, str]]:
+    return await database_sync_to_async(
+        lambda: list(Message.objects.values_list("author", "body"))
+    )()
+
+
+async def test_two_sockets_both_receive_a_message_stored_first():
+    await make_room()
+    ada, bob = await joined_socket(name="ada"), await joined_socket(name="bob")
+    await ada.send_to(frame("hello, room"))
+    # The sender also hears that its message went through (its error line cleared).
+    ada_frames = sorted([await ada.receive_from(), await ada.receive_from()])
+    assert ada_frames[0].startswith('<div hx-swap-oob="beforeend:#messages">')
+    assert ada_frames[1].startswith('<p id="composer-error"')
+    push = await bob.receive_from()
+    assert push == ada_frames[0]
+    assert "hello, room" in push and ">ada<" in push
+    assert await stored() == [("ada", "hello, room")]
+    assert await bob.receive_nothing()
+    await ada.disconnect()
+    await bob.disconnect()
+
+
+async def test_every_socket_gets_identical_bytes():
+    await make_room()
+    sockets = [await joined_socket(name=f"user{n}") for n in range(3)]
+    await sockets[0].send_to(frame("same for all"))
+    pushes = {await socket.receive_from() for socket in sockets[1:]}
+    assert len(pushes) == 1
+    assert pushes <= {await sockets[0].receive_from(), await sockets[0].receive_from()}
+    for socket in sockets:
+        await socket.disconnect()
+
+
+async def test_rooms_are_isolated():
+    await make_room("Django Girls")
+    await make_room("Other")
+    here, there = await joined_socket("django-girls"), await joined_socket("other")
+    await here.send_to(frame("only here"))
+    assert "only here" in await receive_message(here)
+    assert await there.receive_nothing()
+    await here.disconnect()
+    await there.disconnect()
+
+
+async def test_author_comes_from_the_session_not_the_frame():
+    await make_room()
+    ada = await joined_socket(name="ada")
+    await ada.send_to(frame("it's me", author="mallory", username="mallory"))
+    push = await receive_message(ada)
+    assert ">ada<" in push and "mallory" not in push
+    assert await stored() == [("ada", "it's me")]
+    await ada.disconnect()
+
+
+async def test_script_is_escaped_in_the_push():
+    await make_room()
+    ada = await joined_socket()
+    await ada.send_to(frame("<script>alert(1)</script><img src=x onerror=alert(2)>"))
+    push = await receive_message(ada)
+    assert "<script" not in push and "<img" not in push
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&lt;img src=x onerror=alert(2)&gt;" in push
+    await ada.disconnect()
+
+
+async def test_socket_without_a_joined_session_is_accepted_then_closed_4003():
+    await make_room()
+    socket = await open_socket("django-girls", name=None)
+    connected, _ = await socket.connect()
+    assert connected
+    closing = await socket.receive_output()
+    assert closing == {"type": "websocket.close", "code": 4003, "reason": "Join the room first."}
+
+
+async def test_socket_for_an_unknown_room_is_closed_4004():
+    socket = await open_socket("nowhere")
+    await socket.connect()
+    assert (await socket.receive_output())["code"] == 4004
+
+
+async def test_socket_from_a_foreign_origin_is_refused():
+    await make_room()
+    socket = await open_socket("django-girls", origin="https://evil.example")
+    connected, _ = await socket.connect()
+    assert not connected
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ("not json", "could not be read"),
+        ("[1, 2]", "could not be read"),
+        ('{"message": 5}', "could not be read"),
+        ("{}", "could not be read"),
+        (frame("   "), "Write something before sending."),
+        (frame("x" * 2001), "at most 2000 characters"),
+        (frame("bell\x07"), "control characters"),
+    ],
+)
+async def test_invalid_frames_get_an_error_fragment_and_the_room_keeps_working(raw, error):
+    await make_room()
+    ada, bob = await joined_socket(name="ada"), await joined_socket(name="bob")
+    await ada.send_to(raw)
+    reply = await ada.receive_from()
+    assert 'id="composer-error"' in reply and 'hx-swap-oob="true"' in reply
+    assert error in reply.replace("&#x27;", "'")
+    assert await bob.receive_nothing()
+    # Same socket, next frame: still works for everyone.
+    await ada.send_to(frame("after the error"))
+    assert "after the error" in await receive_message(ada)
+    assert "after the error" in await bob.receive_from()
+    assert await stored() == [("ada", "after the error")]
+    await ada.disconnect()
+    await bob.disconnect()
+
+
+async def test_refused_text_comes_back_in_the_box():
+    await make_room()
+    ada = await joined_socket()
+    await ada.send_to(frame("x" * 2001))
+    reply = await ada.receive_from()
+    assert 'id="message-input"' in reply and f'value="{"x" * 2001}"' in reply
+
+
+async def test_binary_frames_get_an_error_fragment():
+    await make_room()
+    ada = await joined_socket()
+    await ada.send_to(bytes_data=b"\x00\xff")
+    assert "Send text" in await ada.receive_from()
+    await ada.disconnect()
+
+
+def test_the_layer_matches_the_environment():
+    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    if settings.REDIS_URL:
+        assert backend == "channels_redis.core.RedisChannelLayer"
+        assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["socket_timeout"] is None
+    else:
+        assert backend == "channels.layers.InMemoryChannelLayer"

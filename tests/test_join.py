@@ -1,0 +1,141 @@
+"""Joining: the form, its errors, the workshop URL, and the room page."""
+
+import pytest
+
+from rooms.models import Message, Room
+
+pytestmark = pytest.mark.django_db
+
+
+def test_join_form_has_the_public_fields(client):
+    page = client.get("/").content.decode()
+    assert 'name="room_name"' in page
+    assert 'name="username"' in page
+    assert "csrfmiddlewaretoken" in page
+
+
+def test_join_creates_room_remembers_name_and_redirects(client):
+    response = client.post("/", {"room_name": "Django Girls", "username": "ada"})
+    assert response.status_code == 303
+    assert response["Location"] == "/rooms/django-girls/"
+    assert Room.objects.get(slug="django-girls").name == "Django Girls"
+    page = client.get("/rooms/django-girls/").content.decode()
+    assert "You are <strong>ada</strong>" in page
+
+
+def test_joining_an_existing_room_reuses_it(client):
+    client.post("/", {"room_name": "Django Girls", "username": "ada"})
+    client.post("/", {"room_name": "django girls", "username": "bob"})
+    assert Room.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "text"),
+    [
+        ({"room_name": "", "username": "ada"}, "room_name", "Name the room you want to join."),
+        ({"room_name": "lobby", "username": "  "}, "username", "Tell the room who you are."),
+        ({"room_name": "!!! ???", "username": "ada"}, "room_name", "at least one letter or digit"),
+        ({"room_name": "x" * 61, "username": "ada"}, "room_name", "at most 60 characters"),
+        ({"room_name": "lobby", "username": "y" * 41}, "username", "at most 40 characters"),
+        ({"room_name": "lobby", "username": "a\x07b"}, "username", "control characters"),
+    ],
+)
+def test_invalid_join_shows_a_message_per_field(client, data, field, text):
+    response = client.post("/", data)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert list(errors) == [field]
+    assert text in errors[field][0]
+    assert text.replace("'", "&#x27;") in response.content.decode()
+    assert not Room.objects.exists()
+
+
+def test_workshop_url_joins_and_redirects_to_the_canonical_room(client):
+    response = client.get("/room/Django Girls/ada/")
+    assert response.status_code == 302
+    assert response["Location"] == "/rooms/django-girls/"
+    assert "You are <strong>ada</strong>" in client.get("/rooms/django-girls/").content.decode()
+
+
+def test_workshop_url_with_a_bad_room_shows_the_form(client):
+    response = client.get("/room/%3F%3F%3F/ada/")
+    assert response.status_code == 400
+    assert "at least one letter or digit" in response.content.decode()
+
+
+def test_room_without_a_name_sends_to_the_join_form_with_the_room_filled(client, room):
+    response = client.get("/rooms/django-girls/")
+    assert response.status_code == 302
+    assert response["Location"] == "/?room=Django+Girls"
+    page = client.get(response["Location"]).content.decode()
+    assert 'value="Django Girls"' in page
+
+
+def test_unknown_room_is_404(joined):
+    assert joined.get("/rooms/nowhere/").status_code == 404
+
+
+def test_room_page_wires_the_websocket(joined):
+    page = joined.get("/rooms/django-girls/").content.decode()
+    assert 'hx-ext="ws"' in page
+    assert 'ws-connect="/ws/rooms/django-girls/"' in page
+    assert "ws-send" in page
+    assert 'id="messages" class="messages" role="log" aria-live="polite"' in page
+    assert 'name="message"' in page
+
+
+def test_history_shows_the_last_50_oldest_first(joined, room):
+    for n in range(60):
+        Message.objects.create(room=room, author="bob", body=f"line {n}")
+    page = joined.get("/rooms/django-girls/").content.decode()
+    assert "line 9<" not in page
+    assert page.index("line 10<") < page.index("line 59<")
+    assert page.count('class="message"') == 50
+    assert ">bob<" in page
+
+
+def test_history_is_escaped(joined, room):
+    Message.objects.create(room=room, author="<b>eve</b>", body="<script>alert(1)</script>")
+    page = joined.get("/rooms/django-girls/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;eve&lt;/b&gt;" in page
+
+
+def test_plain_post_stores_and_redirects_after_post(joined, room):
+    response = joined.post("/rooms/django-girls/", {"message": "  hello without js  "})
+    assert response.status_code == 303
+    message = Message.objects.get()
+    assert (message.author, message.body) == ("ada", "hello without js")
+    assert response["Location"] == f"/rooms/django-girls/#message-{message.pk}"
+
+
+def test_plain_post_ignores_a_forged_author(joined, room):
+    joined.post("/rooms/django-girls/", {"message": "hi", "author": "mallory", "username": "x"})
+    assert Message.objects.get().author == "ada"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [("   ", "Write something before sending."), ("x" * 2001, "at most 2000 characters")],
+)
+def test_plain_post_refuses_bad_text_and_keeps_it(joined, room, text, error):
+    response = joined.post("/rooms/django-girls/", {"message": text})
+    assert response.status_code == 400
+    assert error in response.content.decode()
+    assert not Message.objects.exists()
+    if text.strip():
+        assert f'value="{text}"' in response.content.decode()
+
+
+def test_plain_post_needs_a_joined_session(client, room):
+    response = client.post("/rooms/django-girls/", {"message": "hi"})
+    assert response.status_code == 302
+    assert not Message.objects.exists()
+
+
+def test_changing_name_cycles_the_session(client):
+    client.post("/", {"room_name": "a", "username": "ada"})
+    first = client.session.session_key
+    client.post("/", {"room_name": "a", "username": "bob"})
+    assert client.session.session_key != first

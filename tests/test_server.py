@@ -1,0 +1,69 @@
+"""The deployed shape: a real daphne process, real sockets, idle rooms that stay alive."""
+
+import asyncio
+import json
+
+import pytest
+import websockets
+
+from .conftest import REDIS_URL, needs_redis
+from .servers import cookie_header, join
+
+
+async def browser_socket(server, slug: str, cookies):
+    return await websockets.connect(
+        server.url.replace("http", "ws") + f"/ws/rooms/{slug}/",
+        origin=server.url,
+        additional_headers={"Cookie": cookie_header(cookies)},
+    )
+
+
+async def message_with(socket, text: str) -> str:
+    """The first message push that carries text (skipping earlier ones)."""
+    while True:
+        frame = await socket.recv()
+        if "beforeend:#messages" in frame and text in frame:
+            return frame
+
+
+async def test_two_clients_chat_through_a_real_server(server):
+    ada_cookies = join(server.url, "Round Trip", "ada")
+    bob_cookies = join(server.url, "Round Trip", "bob")
+    async with (
+        await browser_socket(server, "round-trip", ada_cookies) as ada,
+        await browser_socket(server, "round-trip", bob_cookies) as bob,
+    ):
+        await ada.send(json.dumps({"message": "hi bob"}))
+        await message_with(bob, "hi bob")
+        await bob.send(json.dumps({"message": "hi ada"}))
+        await message_with(ada, "hi ada")
+
+
+async def test_socket_without_session_is_closed_with_4003(server):
+    async with websockets.connect(
+        server.url.replace("http", "ws") + "/ws/rooms/anything/", origin=server.url
+    ) as socket:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd.code == 4003
+
+
+@needs_redis
+@pytest.mark.timeout(90)
+async def test_idle_sockets_survive_a_quiet_room_then_still_chat(server):
+    """redis-py's default socket timeout (5 s) once killed every quiet socket with 1011."""
+    assert REDIS_URL and server.env["REDIS_URL"] == REDIS_URL
+    ada_cookies = join(server.url, "Quiet", "ada")
+    bob_cookies = join(server.url, "Quiet", "bob")
+    async with (
+        await browser_socket(server, "quiet", ada_cookies) as ada,
+        await browser_socket(server, "quiet", bob_cookies) as bob,
+    ):
+        # Quiet for 15 s: nothing may arrive and neither socket may close.
+        for socket in (ada, bob):
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(socket.recv(), timeout=15 if socket is ada else 0.1)
+        await ada.send(json.dumps({"message": "still here?"}))
+        await message_with(bob, "still here?")
+        await bob.send(json.dumps({"message": "yes"}))
+        await message_with(ada, "yes")
