@@ -87,10 +87,15 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("CONN_MAX_AGE", "0")),
-        conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A connection pool: sockets post through short database calls, and opening
+    # a PostgreSQL connection for each one would cost more than the insert.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while a message is written; IMMEDIATE avoids
     # "database is locked" when two writers upgrade their locks at once.
@@ -104,15 +109,11 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 # redis-py's default 5 s socket timeout is shorter than the
                 # layer's blocking receive: quiet rooms would die with 1011.
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
-                # Room bursts fan out to every socket's channel; 100 (the
-                # default) overflows under load and drops deliveries.
-                "capacity": int(os.environ.get("CHANNEL_CAPACITY", "1000")),
-                "expiry": 30,
             },
         }
     }

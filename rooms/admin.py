@@ -12,8 +12,13 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["created", "room", "author", "body"]
+    list_display = ["created", "room", "seq", "author", "body"]
     list_filter = ["room"]
     search_fields = ["author", "body"]
     list_select_related = ["room"]
     raw_id_fields = ["room"]
+    readonly_fields = ["seq"]
+
+    def has_add_permission(self, request) -> bool:
+        # Messages are said in rooms (Room.post), where they get their place in the room.
+        return False

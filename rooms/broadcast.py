@@ -1,13 +1,18 @@
 """Render a fragment once and send the same bytes to every socket in a room."""
 
+import logging
+from collections.abc import Sequence
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 
 from .models import Message
 
-# The consumer method that forwards a ready fragment to its socket.
-EVENT_TYPE = "room.fragment"
+log = logging.getLogger(__name__)
+
+# Handled by RoomConsumer.room_message: forward ready bytes to one socket.
+MESSAGE_EVENT = "room.message"
 
 
 def group_name(room_id: int) -> str:
@@ -19,12 +24,22 @@ def render_push(partial: str, **context) -> str:
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
 
 
+def render_messages(messages: Sequence[Message]) -> str:
+    """Messages of one room in order, and the page's new cursor."""
+    return render_push("messages", messages=messages, cursor=messages[-1].seq)
+
+
 async def publish(message: Message) -> None:
-    """Tell everyone in the message's room about it."""
-    html = render_push("message", message=message)
-    await get_channel_layer().group_send(
-        group_name(message.room_id), {"type": EVENT_TYPE, "html": html}
-    )
+    """Tell everyone in the message's room about it: one render, one group send."""
+    try:
+        await get_channel_layer().group_send(
+            group_name(message.room_id),
+            {"type": MESSAGE_EVENT, "seq": message.seq, "html": render_messages([message])},
+        )
+    except Exception:
+        # The message is stored, so it is not lost: readers fill the gap from the
+        # database when the layer is back (see rooms/recovery.py).
+        log.warning("broadcast of message %s failed; readers will catch up", message.pk)
 
 
 publish_sync = async_to_sync(publish)

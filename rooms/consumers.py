@@ -1,15 +1,22 @@
-"""The room socket: identity from the session, frames in, fragments out."""
+"""The room socket: identity from the session, frames in, fragments out.
+
+Whenever its socket opens, the page sends the number of its newest message and
+gets what it missed; live pushes go through the socket's RoomFeed, which keeps
+them whole and in order (rooms/delivery.py).
+"""
 
 import json
 import logging
+from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import identity
-from .broadcast import group_name, publish, render_push
-from .models import Room
+from . import identity, recovery
+from .broadcast import MESSAGE_EVENT, group_name, publish, render_push
+from .delivery import RoomFeed
+from .models import Message, Room
 
 log = logging.getLogger(__name__)
 
@@ -17,40 +24,65 @@ log = logging.getLogger(__name__)
 CLOSE_NOT_JOINED = 4003
 CLOSE_NO_ROOM = 4004
 
+UNREADABLE = "That message could not be read; please try again."
+
 
 class FrameError(ValueError):
-    """A frame that is not what the composer sends."""
+    """A frame that is not what the page sends; the text is shown to the sender."""
 
 
-def parse_frame(text: str) -> str:
-    """The message text from an htmx ws-send frame: a JSON object with `message`."""
+def parse_frame(text: str | None) -> dict[str, Any]:
+    """An htmx ws-send frame: a JSON object of the form's fields."""
+    if text is None:
+        raise FrameError("Send text, not binary data.")
     try:
-        data = json.loads(text)
+        frame = json.loads(text)
     except ValueError:
-        raise FrameError("That message could not be read; please try again.") from None
-    if not isinstance(data, dict) or not isinstance(data.get("message"), str):
-        raise FrameError("That message could not be read; please try again.")
-    return data["message"]
+        raise FrameError(UNREADABLE) from None
+    if not isinstance(frame, dict):
+        raise FrameError(UNREADABLE)
+    return frame
+
+
+def frame_text(frame: dict[str, Any]) -> str:
+    if not isinstance(frame.get("message"), str):
+        raise FrameError(UNREADABLE)
+    return frame["message"]
+
+
+def frame_cursor(frame: dict[str, Any]) -> int:
+    """The sequence number of the newest message the page has."""
+    value = frame["after"]
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise FrameError("The page is out of date; please reload it.")
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
     author: str | None = None
     group: str | None = None
+    feed: RoomFeed | None = None
 
     async def connect(self) -> None:
         self.author, self.room = await self.load(self.scope["url_route"]["kwargs"]["slug"])
-        # Accept before refusing: a refused handshake makes browsers retry forever,
-        # an application close code tells htmx to stop.
-        await self.accept()
-        if self.author is None:
-            await self.close(code=CLOSE_NOT_JOINED, reason="Join the room first.")
-            return
-        if self.room is None:
-            await self.close(code=CLOSE_NO_ROOM, reason="No such room.")
+        if self.author is None or self.room is None:
+            # Accept before refusing: a refused handshake makes browsers retry forever,
+            # an application close code tells htmx to stop.
+            await self.accept()
+            if self.author is None:
+                await self.close(code=CLOSE_NOT_JOINED, reason="Join the room first.")
+            else:
+                await self.close(code=CLOSE_NO_ROOM, reason="No such room.")
             return
         self.group = group_name(self.room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        recovery.watch(self.channel_name)
+        # Read after joining the group: a message posted in between is then either
+        # counted here or arrives as a push.
+        seen = await database_sync_to_async(self.room_last_seq)()
+        self.feed = RoomFeed(self.send, self.read_after, seen)
+        await self.accept()
 
     @database_sync_to_async
     def load(self, slug: str) -> tuple[str | None, Room | None]:
@@ -58,26 +90,53 @@ class RoomConsumer(AsyncWebsocketConsumer):
         author = identity.display_name(self.scope["session"])
         return author, Room.objects.filter(slug=slug).first()
 
+    def room_last_seq(self) -> int:
+        return Room.objects.values_list("last_seq", flat=True).get(pk=self.room.pk)
+
+    async def read_after(self, seq: int, limit: int) -> list[Message]:
+        return await database_sync_to_async(self.room.messages_after)(seq, limit)
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # The per-recipient push needs no database connection: skip the hop to the
+        # database thread that Channels makes before every handler to close stale ones.
+        if message["type"] == MESSAGE_EVENT:
+            await self.room_message(message)
+        else:
+            await super().dispatch(message)
+
     async def disconnect(self, code: int) -> None:
         if self.group:
+            self.feed.close()
+            recovery.unwatch(self.channel_name)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:
             return
         try:
-            if text_data is None:
-                raise FrameError("Send text, not binary data.")
-            text = parse_frame(text_data)
-            message = await database_sync_to_async(self.room.post)(self.author, text)
+            frame = parse_frame(text_data)
+            if "after" in frame:
+                await self.feed.catch_up(frame_cursor(frame))
+            else:
+                await self.post(frame_text(frame))
         except FrameError as error:
             await self.send(render_push("error", error=str(error)))
-        except ValidationError as error:
-            field_errors = getattr(error, "message_dict", {}).get("body") or error.messages
-            await self.send(render_push("error", error=" ".join(field_errors), text=text))
-        else:
-            await publish(message)
-            await self.send(render_push("sent"))
 
-    async def room_fragment(self, event: dict) -> None:
-        await self.send(event["html"])
+    async def post(self, text: str) -> None:
+        try:
+            message = await database_sync_to_async(self.room.post)(self.author, text)
+        except ValidationError as error:
+            reasons = error.message_dict.get("body", error.messages)
+            # The refused text goes back into the box: nothing typed is lost.
+            await self.send(render_push("error", error=" ".join(reasons), text=text))
+            return
+        await publish(message)
+        await self.send(render_push("sent"))
+
+    async def room_message(self, event: dict[str, Any]) -> None:
+        await self.feed.push(event["seq"], event["html"])
+
+    async def room_rejoin(self, event: dict[str, Any]) -> None:
+        """The layer forgot this socket's group (Redis restarted): join again, fill the gap."""
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.feed.fill()

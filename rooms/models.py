@@ -9,7 +9,7 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
-from django.db import models
+from django.db import models, transaction
 from django.urls import reverse
 from django.utils.text import slugify
 
@@ -37,6 +37,9 @@ class Room(models.Model):
     slug = models.SlugField(max_length=ROOM_NAME_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH)
     created = models.DateTimeField(auto_now_add=True)
+    # The sequence number of the room's newest message: every message gets the next one,
+    # so a gap in what a socket received is visible and can be filled from here.
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = RoomManager()
 
@@ -50,19 +53,33 @@ class Room(models.Model):
         return reverse("rooms:room", kwargs={"slug": self.slug})
 
     def latest_messages(self, limit: int = HISTORY_LENGTH) -> list["Message"]:
-        """The newest messages, oldest first, read newest-first off the (room, id) index."""
-        return list(reversed(self.messages.order_by("-id")[:limit]))
+        """The newest messages, oldest first, read newest-first off the (room, seq) index."""
+        return list(reversed(self.messages.order_by("-seq")[:limit]))
+
+    def messages_after(self, seq: int, limit: int) -> list["Message"]:
+        """The next messages after seq, in order: what a page that has seq is missing."""
+        return list(self.messages.filter(seq__gt=seq).order_by("seq")[:limit])
 
     def post(self, author: str, text: str) -> "Message":
-        """Validate and store a message; raises ValidationError for bad text."""
+        """Validate and store a message; raises ValidationError for bad text.
+
+        The room row stays locked until commit, so sequence numbers are handed out in
+        commit order: once a reader sees message n, messages 1..n-1 are in the record too.
+        """
         message = Message(room=self, author=author, body=text.strip())
-        message.clean_fields(exclude={"room"})
-        message.save()
+        message.clean_fields(exclude={"room", "seq"})
+        with transaction.atomic():
+            rooms = Room.objects.filter(pk=self.pk)
+            # The UPDATE takes the row lock that orders concurrent posts.
+            rooms.update(last_seq=models.F("last_seq") + 1)
+            message.seq = self.last_seq = rooms.values_list("last_seq", flat=True).get()
+            message.save()
         return message
 
 
 class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveBigIntegerField(editable=False)
     author = models.CharField(max_length=AUTHOR_MAX_LENGTH)
     body = models.TextField(
         validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH), validate_printable],
@@ -71,10 +88,10 @@ class Message(models.Model):
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["id"]
-        indexes = [
-            # Serves both "latest N in a room" and "after id N in a room".
-            models.Index(fields=["room", "id"], name="message_room_id_idx"),
+        ordering = ["room", "seq"]
+        constraints = [
+            # Its index serves both "latest N in a room" and "after N in a room".
+            models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique"),
         ]
 
     def __str__(self) -> str:

@@ -6,64 +6,22 @@ import signal
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import expect
 
+from .pages import bodies, enter, launch, log, say
 from .servers import Server
 from .xss import PAYLOADS
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
 AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = os.environ.get("PARLEY_SCREENSHOTS_DIR")
 
-expect.set_options(timeout=10_000)
 
-
+# Module-scoped: Playwright's sync API must be closed before async tests run.
 @pytest.fixture(scope="module")
 def browser():
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("PARLEY_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"{CHROMIUM} is missing (Debian package: chromium)")
-        pytest.skip(f"{CHROMIUM} is missing (Debian package: chromium)")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def enter(browser: Browser, server: Server, room: str, name: str, **context) -> Page:
-    """A person in their own browser context: opens the site, joins, waits until live."""
-    page = browser.new_context(**context).new_page()
-    page.goto(server.url + "/")
-    page.get_by_label("Room").fill(room)
-    page.get_by_label("Your name").fill(name)
-    page.get_by_role("button", name="Enter the room").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(room)
-    if context.get("java_script_enabled", True):
-        expect(page.locator(".room")).to_have_attribute("data-connection", "open")
-    return page
-
-
-def say(page: Page, text: str) -> None:
-    box = page.get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
-
-
-def log(page: Page):
-    return page.get_by_role("log")
+    yield from launch()
 
 
 def test_two_people_chat_both_ways(browser, server):
@@ -263,3 +221,26 @@ def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
     path = target / f"screenshot-{scheme}.png"
     ada.screenshot(path=path)
     assert path.stat().st_size > 10_000
+
+
+def test_a_message_already_on_the_page_is_never_shown_twice(browser, server):
+    ada = enter(browser, server, "Twice", "ada")
+    bob = enter(browser, server, "Twice", "bob")
+    for text in ("one", "two", "three"):
+        say(bob, text)
+        expect(log(ada)).to_contain_text(text)
+    expect(ada.locator("#cursor")).to_have_value(re.compile(r"^\d+$"))
+    newest = ada.locator("#cursor").input_value()
+    # A catch-up reply that repeats what the page already shows (as when it races a
+    # live push): rewind the page's cursor and replay the socket's open event.
+    ada.evaluate(
+        """() => {
+            document.getElementById('cursor').value = '0';
+            document.querySelector('.room').dispatchEvent(
+                new CustomEvent('htmx:wsOpen', {bubbles: true}));
+        }"""
+    )
+    expect(ada.locator("#cursor")).to_have_value(newest)
+    say(bob, "four")
+    expect(bodies(ada)).to_have_text(["one", "two", "three", "four"])
+    assert ada.locator("#messages > .message").count() == 4

@@ -1,6 +1,7 @@
 """The room socket on the real ASGI stack (in-memory layer, or Redis when REDIS_URL is set)."""
 
 import json
+import re
 
 import pytest
 from channels.db import database_sync_to_async
@@ -183,7 +184,106 @@ async def test_binary_frames_get_an_error_fragment():
 def test_the_layer_matches_the_environment():
     backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
     if settings.REDIS_URL:
-        assert backend == "channels_redis.core.RedisChannelLayer"
+        assert backend == "channels_redis.pubsub.RedisPubSubChannelLayer"
         assert settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["socket_timeout"] is None
     else:
         assert backend == "channels.layers.InMemoryChannelLayer"
+
+
+# Delivery: catch-up after reconnect, gaps, order.
+
+SEQ = re.compile(r'data-seq="(\d+)"')
+
+
+def seqs(push: str) -> list[int]:
+    return [int(n) for n in SEQ.findall(push)]
+
+
+async def post_quietly(room: Room, count: int, start: int = 0) -> None:
+    """Store messages without broadcasting them, as if their pushes were lost."""
+
+    def post_all():
+        for n in range(count):
+            room.post("bob", f"missed {start + n}")
+
+    await database_sync_to_async(post_all)()
+
+
+async def test_a_page_that_reconnects_gets_exactly_what_it_missed_in_order():
+    room = await make_room()
+    await post_quietly(room, 5)
+    ada = await joined_socket()
+    await ada.send_to(json.dumps({"after": "2"}))
+    push = await ada.receive_from()
+    assert seqs(push) == [3, 4, 5]
+    assert 'id="cursor"' in push and 'value="5"' in push
+    assert await ada.receive_nothing()
+    await ada.send_to(json.dumps({"after": "5"}))
+    assert await ada.receive_nothing()
+    await ada.disconnect()
+
+
+async def test_catch_up_has_no_cap():
+    room = await make_room()
+    await post_quietly(room, 1000)
+    ada = await joined_socket()
+    await ada.send_to(json.dumps({"after": "0", "HEADERS": {"HX-Request": "true"}}))
+    received = []
+    while len(received) < 1000:
+        received += seqs(await ada.receive_from())
+    assert received == list(range(1, 1001))
+    assert await ada.receive_nothing()
+    await ada.disconnect()
+
+
+async def test_a_lost_delivery_is_filled_from_the_record_before_the_next_push():
+    room = await make_room()
+    ada = await joined_socket()
+    await post_quietly(room, 2)  # seq 1 and 2 never pushed: dropped on a full channel
+    bob = await joined_socket(name="bob")
+    await bob.send_to(frame("three"))
+    received = []
+    while len(received) < 3:
+        received += seqs(await receive_message(ada))
+    assert received == [1, 2, 3]
+    await ada.disconnect()
+    await bob.disconnect()
+
+
+async def test_pushes_that_overtake_each_other_arrive_once_and_in_order():
+    from rooms.broadcast import MESSAGE_EVENT, group_name, render_messages
+
+    room = await make_room()
+    ada = await joined_socket()
+    await post_quietly(room, 2)
+    first, second = await database_sync_to_async(lambda: list(room.messages.all()))()
+    layer = get_channel_layer()
+    for message in (second, first):  # another process's push overtakes this one's
+        await layer.group_send(
+            group_name(room.pk),
+            {"type": MESSAGE_EVENT, "seq": message.seq, "html": render_messages([message])},
+        )
+    received = seqs(await ada.receive_from()) + seqs(await ada.receive_from())
+    assert received == [1, 2]
+    assert await ada.receive_nothing()
+    await ada.disconnect()
+
+
+@pytest.mark.parametrize("cursor", ["-1", "1.5", "x", 3, None, "9" * 30])
+async def test_a_bad_cursor_gets_an_error_fragment(cursor):
+    await make_room()
+    ada = await joined_socket()
+    await ada.send_to(json.dumps({"after": cursor}))
+    assert "reload" in await ada.receive_from()
+    await ada.send_to(frame("still fine"))
+    assert "still fine" in await receive_message(ada)
+    await ada.disconnect()
+
+
+async def test_the_room_page_carries_the_cursor(client):
+    room = await make_room()
+    await post_quietly(room, 3)
+    await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "ada"})
+    page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
+    assert '<input type="hidden" id="cursor" name="after" value="3">' in page
+    assert 'hx-trigger="htmx:wsOpen from:closest .room"' in page

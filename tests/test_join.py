@@ -86,7 +86,7 @@ def test_room_page_wires_the_websocket(joined):
 
 def test_history_shows_the_last_50_oldest_first(joined, room):
     for n in range(60):
-        Message.objects.create(room=room, author="bob", body=f"line {n}")
+        room.post("bob", f"line {n}")
     page = joined.get("/rooms/django-girls/").content.decode()
     assert "line 9<" not in page
     assert page.index("line 10<") < page.index("line 59<")
@@ -95,7 +95,7 @@ def test_history_shows_the_last_50_oldest_first(joined, room):
 
 
 def test_history_is_escaped(joined, room):
-    Message.objects.create(room=room, author="<b>eve</b>", body="<script>alert(1)</script>")
+    room.post("<b>eve</b>", "<script>alert(1)</script>")
     page = joined.get("/rooms/django-girls/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -30,6 +30,8 @@ def sample(db):
         "form": MessageForm(),
         "field": JoinForm()["room_name"],
         "value": "draft",
+        "messages": [message],
+        "cursor": message.seq,
         "error": "Something went wrong",
         "csp_nonce": "n0nce",
     }
@@ -52,7 +54,7 @@ def test_every_template_renders_with_sample_data(sample, name):
         assert html.strip()
 
 
-@pytest.mark.parametrize("partial", ["message", "error", "sent"])
+@pytest.mark.parametrize("partial", ["messages", "error", "sent"])
 def test_every_push_partial_renders(sample, partial):
     html = broadcast.render_push(partial, **sample)
     assert 'hx-swap-oob="' in html
@@ -60,7 +62,7 @@ def test_every_push_partial_renders(sample, partial):
 
 def test_the_page_and_the_push_draw_a_message_with_the_same_partial(sample):
     alone = render_to_string("rooms/_message.html", {"message": sample["message"]}).strip()
-    push = broadcast.render_push("message", message=sample["message"])
+    push = broadcast.render_messages([sample["message"]])
     assert alone in push
     assert "hello &amp; &lt;welcome&gt;" in alone
     assert "ada &lt;3" in alone
@@ -68,5 +70,5 @@ def test_the_page_and_the_push_draw_a_message_with_the_same_partial(sample):
 
 def test_message_ids_are_stable(sample):
     message: Message = sample["message"]
-    html = broadcast.render_push("message", message=message)
+    html = broadcast.render_messages([message])
     assert f'id="message-{message.pk}"' in html

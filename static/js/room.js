@@ -5,9 +5,26 @@ if (room) {
   room.addEventListener("htmx:wsOpen", () => { room.dataset.connection = "open"; });
   room.addEventListener("htmx:wsClose", () => { room.dataset.connection = "closed"; });
   // Sent for real: empty the box for the next message; it keeps focus.
-  room.addEventListener("htmx:wsAfterSend", (event) => event.target.reset?.());
+  room.addEventListener("htmx:wsAfterSend", (event) => {
+    if (event.target.matches(".composer")) event.target.reset();
+  });
   // No socket: let the form post the plain way instead of waiting in a hidden queue.
   document.addEventListener("submit", (event) => {
     if (room.dataset.connection !== "open") event.stopPropagation();
   }, true);
+  // A catch-up reply and a live push can carry the same message: each message
+  // lands once (a newer copy replaces the old), in the room's order (data-seq).
+  document.addEventListener("htmx:oobBeforeSwap", (event) => {
+    const list = event.detail.target;
+    if (list.id !== "messages") return;
+    event.detail.shouldSwap = false;
+    for (const message of [...event.detail.fragment.children]) {
+      document.getElementById(message.id)?.remove();
+      let before = list.lastElementChild;
+      while (before && Number(before.dataset.seq) > Number(message.dataset.seq)) {
+        before = before.previousElementSibling;
+      }
+      if (before) before.after(message); else list.prepend(message);
+    }
+  });
 }

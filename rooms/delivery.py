@@ -1,0 +1,82 @@
+"""Keep one socket's view of its room whole and in order.
+
+Every message has the room's next sequence number. Pushes from several server
+processes can overtake each other, and a full channel can drop one; the feed
+holds early pushes for a moment, and if a number is still missing it reads the
+gap from the database, so the socket gets every message once and in order.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+
+from .broadcast import render_messages
+from .models import Message
+
+# How long a push may wait for an overtaken one before the gap is read from the record.
+GAP_WAIT = 0.5
+# Messages per catch-up frame; a page that missed more gets several frames.
+PAGE = 200
+
+
+class RoomFeed:
+    def __init__(
+        self,
+        send: Callable[[str], Awaitable[None]],
+        read_after: Callable[[int, int], Awaitable[Sequence[Message]]],
+        seen: int,
+    ):
+        self.send = send
+        self.read_after = read_after
+        # Every message up to this number has been sent (or was on the page already).
+        self.seen = seen
+        self.early: dict[int, str] = {}
+        self.lock = asyncio.Lock()
+        self.gap_timer: asyncio.TimerHandle | None = None
+        self.fill_task: asyncio.Task | None = None
+
+    async def push(self, seq: int, html: str) -> None:
+        """A live push: send it now if it is next, else hold it until the gap closes."""
+        async with self.lock:
+            if seq <= self.seen:
+                return
+            self.early[seq] = html
+            await self._send_early()
+        if self.early and self.gap_timer is None:
+            self.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._fill_later)
+
+    async def catch_up(self, after: int) -> None:
+        """Send every message after `after` from the record, however many there are."""
+        async with self.lock:
+            await self._read_from(after)
+
+    async def fill(self) -> None:
+        """Read whatever came after the last message sent (a gap, or a lost layer)."""
+        async with self.lock:
+            await self._read_from(self.seen)
+
+    async def _read_from(self, after: int) -> None:
+        while True:
+            batch = await self.read_after(after, PAGE)
+            if not batch:
+                break
+            await self.send(render_messages(batch))
+            after = batch[-1].seq
+            self.seen = max(self.seen, after)
+            if len(batch) < PAGE:
+                break
+        self.early = {seq: html for seq, html in self.early.items() if seq > self.seen}
+        await self._send_early()
+
+    async def _send_early(self) -> None:
+        while self.seen + 1 in self.early:
+            self.seen += 1
+            await self.send(self.early.pop(self.seen))
+
+    def _fill_later(self) -> None:
+        self.gap_timer = None
+        if self.early:
+            self.fill_task = asyncio.get_running_loop().create_task(self.fill())
+
+    def close(self) -> None:
+        if self.gap_timer is not None:
+            self.gap_timer.cancel()

@@ -1,0 +1,61 @@
+"""A person at a browser: Chromium from Debian, driven by Playwright."""
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from .servers import Server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+expect.set_options(timeout=10_000)
+
+
+def launch():
+    """Yields a running Chromium; skips (or fails in CI) when it is not installed."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("PARLEY_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing (Debian package: chromium)")
+        pytest.skip(f"{CHROMIUM} is missing (Debian package: chromium)")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield browser
+        browser.close()
+
+
+def enter(browser: Browser, server: Server, room: str, name: str, **context) -> Page:
+    """A person in their own browser context: opens the site, joins, waits until live."""
+    page = browser.new_context(**context).new_page()
+    page.goto(server.url + "/")
+    page.get_by_label("Room").fill(room)
+    page.get_by_label("Your name").fill(name)
+    page.get_by_role("button", name="Enter the room").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(room)
+    if context.get("java_script_enabled", True):
+        expect(page.locator(".room")).to_have_attribute("data-connection", "open")
+    return page
+
+
+def say(page: Page, text: str) -> None:
+    box = page.get_by_role("textbox", name="Message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def log(page: Page) -> Locator:
+    return page.get_by_role("log")
+
+
+def bodies(page: Page) -> Locator:
+    return log(page).locator(".message__body")

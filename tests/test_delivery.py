@@ -1,0 +1,170 @@
+"""Nothing lost: several server processes sharing Redis and the database, under load.
+
+These run real daphne processes sharing Redis and the database, so they need
+REDIS_URL (CI's second pass sets it, with PostgreSQL).
+"""
+
+import asyncio
+import base64
+import json
+import os
+import re
+import socket
+import statistics
+import time
+
+import pytest
+import websockets
+
+from .conftest import needs_redis
+from .servers import Server, cookie_header, join, rss_kib, stored_messages
+
+pytestmark = needs_redis
+
+SEQ = re.compile(rb'data-seq="(\d+)"')
+
+
+@pytest.fixture
+def two_servers(server_env):
+    servers = [Server(server_env).start(), Server(server_env).start()]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+async def connect(server: Server, slug: str, cookies) -> websockets.ClientConnection:
+    return await websockets.connect(
+        server.url.replace("http", "ws") + f"/ws/rooms/{slug}/",
+        origin=server.url,
+        additional_headers={"Cookie": cookie_header(cookies)},
+        max_queue=None,
+    )
+
+
+async def message_with(socket, text: str) -> str:
+    while True:
+        frame = await socket.recv()
+        if "beforeend:#messages" in frame and text in frame:
+            return frame
+
+
+async def test_messages_cross_between_two_server_processes(two_servers):
+    one, two = two_servers
+    ada = await connect(one, "across", join(one.url, "Across", "ada"))
+    bob = await connect(two, "across", join(two.url, "Across", "bob"))
+    await ada.send(json.dumps({"message": "from process one"}))
+    await message_with(bob, "from process one")
+    await bob.send(json.dumps({"message": "from process two"}))
+    await message_with(ada, "from process two")
+    await ada.close()
+    await bob.close()
+
+
+@pytest.mark.timeout(120)
+async def test_load_many_sockets_several_senders_nothing_lost(two_servers):
+    """Every socket gets every message exactly once, in the room's order."""
+    sockets, senders, per_sender = (
+        int(n) for n in os.environ.get("PARLEY_LOAD", "200,4,250").split(",")
+    )
+    total = senders * per_sender
+    one, two = two_servers
+    sessions = [join(one.url, "Load", f"user{n}") for n in range(20)]
+    clients = [
+        await connect((one, two)[n % 2], "load", sessions[n % len(sessions)])
+        for n in range(sockets)
+    ]
+    received: list[list[int]] = [[] for _ in clients]
+
+    async def read(index: int, client) -> None:
+        while len(received[index]) < total:
+            received[index] += [int(n) for n in SEQ.findall(await client.recv(decode=False))]
+
+    async def send(client, sender: int) -> None:
+        for n in range(per_sender):
+            await client.send(json.dumps({"message": f"sender {sender} message {n}"}))
+
+    started = time.monotonic()
+    readers = [asyncio.create_task(read(i, c)) for i, c in enumerate(clients)]
+    await asyncio.gather(*(send(clients[i], i) for i in range(senders)))
+    _, pending = await asyncio.wait(readers, timeout=90)
+    assert not pending, sorted({len(seqs) for seqs in received})
+    elapsed = time.monotonic() - started
+    expected = list(range(1, total + 1))
+    wrong = [i for i, seqs in enumerate(received) if seqs != expected]
+    assert wrong == [], f"{len(wrong)} sockets saw a gap, a duplicate or a wrong order"
+    assert stored_messages(one.env, "load") == total
+    print(
+        f"\n{sockets} sockets, {total} messages, {sockets * total} deliveries, "
+        f"0 lost, 0 duplicated, in {elapsed:.1f}s ({sockets * total / elapsed:.0f}/s)"
+    )
+    for client in clients:
+        await client.close()
+
+
+def stuck_socket(server: Server, slug: str, cookies) -> socket.socket:
+    """A client that opens the room's socket and then never reads a byte."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws/rooms/{slug}/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {server.url}\r\nCookie: {cookie_header(cookies)}\r\n\r\n"
+        ).encode()
+    )
+    assert b" 101 " in sock.recv(1024).split(b"\r\n")[0]
+    return sock
+
+
+@pytest.mark.timeout(120)
+async def test_a_client_that_never_reads_does_not_hold_up_the_room(server_env):
+    """Memory stays bounded and the others lose nothing while one socket never reads."""
+    server = Server(server_env).start()
+    try:
+        cookies = join(server.url, "Stuck", "reader")
+        reader = await connect(server, "stuck", cookies)
+        sender = await connect(server, "stuck", join(server.url, "Stuck", "sender"))
+        sent_at: dict[str, float] = {}
+        latency: dict[str, list[float]] = {"alone": [], "with a stuck socket": []}
+        phase = "alone"
+
+        async def read(count: int) -> None:
+            got = 0
+            while got < count:
+                frame = await reader.recv()
+                for stamp in re.findall(r"ping (\w+)<", frame):
+                    latency[phase].append(time.perf_counter() - sent_at[stamp])
+                    got += 1
+
+        async def send(count: int, rate: int = 120) -> None:
+            for n in range(count):
+                stamp = f"{phase[0]}{n}"
+                sent_at[stamp] = time.perf_counter()
+                await sender.send(json.dumps({"message": f"ping {stamp}"}))
+                await asyncio.sleep(1 / rate)
+
+        sent_at.clear()
+        await asyncio.gather(read(600), send(600))
+        before = rss_kib(server.process.pid)
+        stuck = stuck_socket(server, "stuck", cookies)
+        phase = "with a stuck socket"
+        await asyncio.gather(read(5000), send(5000))
+        growth = rss_kib(server.process.pid) - before
+        stuck.close()
+        report = {
+            name: f"p50 {statistics.median(values) * 1000:.1f} ms, "
+            f"p99 {statistics.quantiles(values, n=100)[98] * 1000:.1f} ms"
+            for name, values in latency.items()
+        }
+        print(
+            f"\nserver RSS grew {growth} KiB while 5000 messages passed a stuck socket; "
+            f"the reader's latency: {report}"
+        )
+        assert len(latency["with a stuck socket"]) == 5000
+        assert growth < 64 * 1024
+        await reader.close()
+        await sender.close()
+    finally:
+        server.stop()

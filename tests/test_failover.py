@@ -1,0 +1,83 @@
+"""Pages that lose their server process or their Redis, and come back whole.
+
+Real daphne processes sharing Redis and the database, real Chromium pages; they
+need REDIS_URL (CI's second pass sets it, with PostgreSQL).
+"""
+
+import signal
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import needs_redis
+from .pages import bodies, enter, launch, log, say
+from .servers import RedisServer, Server
+
+pytestmark = [needs_redis, pytest.mark.e2e]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch()
+
+
+@pytest.fixture
+def two_servers(server_env):
+    servers = [Server(server_env).start(), Server(server_env).start()]
+    yield servers
+    for server in servers:
+        server.stop()
+
+
+def test_a_page_whose_process_died_catches_up_exactly_once(browser, two_servers):
+    one, two = two_servers
+    ada = enter(browser, one, "Failover", "ada")
+    bob = enter(browser, two, "Failover", "bob")
+    say(ada, "before")
+    expect(log(bob)).to_contain_text("before")
+    one.stop(signal.SIGKILL)
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+    missed = [f"while you were away {n}" for n in range(30)]
+    for text in missed:
+        say(bob, text)
+        expect(bodies(bob).last).to_have_text(text)  # acknowledged: stored and pushed
+    one.start()
+    started = time.monotonic()
+    expect(bodies(ada)).to_have_text(["before", *missed], timeout=30_000)
+    print(f"\ncaught up {len(missed)} messages {time.monotonic() - started:.2f}s after restart")
+    say(ada, "and live again")
+    expect(bodies(bob)).to_have_text(["before", *missed, "and live again"])
+    expect(bodies(ada)).to_have_text(["before", *missed, "and live again"])
+
+
+def test_rooms_recover_when_redis_restarts(browser, server_env, tmp_path):
+    redis = RedisServer(tmp_path).start()
+    env = {**server_env, "REDIS_URL": redis.url}
+    one, two = Server(env).start(), Server(env).start()
+    try:
+        ada = enter(browser, one, "Redis Restart", "ada")
+        bob = enter(browser, two, "Redis Restart", "bob")
+        say(ada, "before")
+        expect(log(bob)).to_contain_text("before")
+        redis.stop()
+        redis.start()  # empty: every group membership is gone
+        started = time.monotonic()
+        said = ["before"]
+        for n in range(10):
+            for page, name in ((bob, "bob"), (ada, "ada")):
+                text = f"{name} after restart {n}"
+                say(page, text)
+                said.append(text)
+                # Acknowledged (stored) before the next one: its own error line is clear.
+                expect(page.locator("#message-input")).to_have_value("")
+        for page in (ada, bob):
+            expect(bodies(page)).to_have_text(said, timeout=30_000)
+        print(
+            f"\nafter a Redis restart both pages had all {len(said)} messages "
+            f"{time.monotonic() - started:.2f}s later"
+        )
+    finally:
+        one.stop()
+        two.stop()
+        redis.stop()
