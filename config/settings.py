@@ -107,12 +107,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
+    # One Redis subscription per room per process, fanned out inside the process.
+    # Pub/sub keeps nothing for a subscriber that was away: rooms/recovery.py and
+    # the sequence numbers fill such gaps from the database.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                # redis-py's default 5 s socket timeout is shorter than the
-                # layer's blocking receive: quiet rooms would die with 1011.
+                # redis-py's default 5 s socket timeout must not end a quiet
+                # subscription (it closed idle rooms' sockets with 1011).
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
             },
         }

@@ -77,11 +77,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.group = group_name(self.room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        recovery.watch(self.channel_name)
         # Read after joining the group: a message posted in between is then either
         # counted here or arrives as a push.
         seen = await database_sync_to_async(self.room_last_seq)()
         self.feed = RoomFeed(self.send, self.read_after, seen)
+        recovery.watch(self.feed, self.room.pk)
         await self.accept()
 
     @database_sync_to_async
@@ -107,7 +107,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if self.group:
             self.feed.close()
-            recovery.unwatch(self.channel_name)
+            recovery.unwatch(self.feed)
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
@@ -135,8 +135,3 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def room_message(self, event: dict[str, Any]) -> None:
         await self.feed.push(event["seq"], event["html"])
-
-    async def room_rejoin(self, event: dict[str, Any]) -> None:
-        """The layer forgot this socket's group (Redis restarted): join again, fill the gap."""
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.feed.fill()

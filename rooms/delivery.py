@@ -33,6 +33,8 @@ class RoomFeed:
         self.lock = asyncio.Lock()
         self.gap_timer: asyncio.TimerHandle | None = None
         self.fill_task: asyncio.Task | None = None
+        # What `seen` was at the last check, if the socket was behind the record then.
+        self.behind_at: int | None = None
 
     async def push(self, seq: int, html: str) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes."""
@@ -75,8 +77,21 @@ class RoomFeed:
     def _fill_later(self) -> None:
         self.gap_timer = None
         if self.early:
+            self._start_fill()
+
+    def check(self, newest: int) -> None:
+        """The room's newest message, read now: fill if nothing moved since the last check."""
+        behind = newest > self.seen
+        if behind and self.behind_at == self.seen:
+            self._start_fill()
+        self.behind_at = self.seen if behind else None
+
+    def _start_fill(self) -> None:
+        if self.fill_task is None or self.fill_task.done():
             self.fill_task = asyncio.get_running_loop().create_task(self.fill())
 
     def close(self) -> None:
         if self.gap_timer is not None:
             self.gap_timer.cancel()
+        if self.fill_task is not None:
+            self.fill_task.cancel()

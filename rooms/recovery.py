@@ -1,65 +1,52 @@
-"""Notice when Redis has lost the channel layer's state, and put it back.
+"""A safety net under live delivery.
 
-The Redis layer keeps group membership in Redis itself. A Redis restart forgets
-it, and every socket would silently stop hearing its room. Each server process
-keeps a marker key in Redis; when the marker is gone, every socket of this
-process rejoins its room and fills what it missed from the database.
+Pushes can be lost on the way: a Redis restart, a subscriber connection that
+Redis dropped, a publish that failed. The record cannot lose them. Every second,
+each server process compares what its sockets have been sent with the newest
+message of their rooms, and a socket that stayed behind for a whole check reads
+the rest from the database. One small query per process per second, whatever
+the number of sockets.
 """
 
 import asyncio
 import logging
-import secrets
 
-from channels.layers import get_channel_layer
-from django.conf import settings
+from channels.db import database_sync_to_async
+
+from .delivery import RoomFeed
+from .models import Room
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 1.0  # seconds
-REJOIN_EVENT = "room.rejoin"
 
-_channels: set[str] = set()
+_feeds: dict[RoomFeed, int] = {}  # each open socket's feed, and its room id
 _task: asyncio.Task | None = None
 
 
-def watch(channel_name: str) -> None:
-    """Rejoin this consumer's room (via its channel) if Redis loses its state."""
+def watch(feed: RoomFeed, room_id: int) -> None:
     global _task
-    if not settings.REDIS_URL:
-        return
-    _channels.add(channel_name)
+    _feeds[feed] = room_id
     if _task is None or _task.done() or _task.get_loop() is not asyncio.get_running_loop():
-        _task = asyncio.get_running_loop().create_task(_watch_marker())
+        _task = asyncio.get_running_loop().create_task(_check_forever())
 
 
-def unwatch(channel_name: str) -> None:
-    _channels.discard(channel_name)
+def unwatch(feed: RoomFeed) -> None:
+    _feeds.pop(feed, None)
 
 
-async def _watch_marker() -> None:
-    import redis.asyncio as redis
-
-    client = redis.from_url(settings.REDIS_URL, socket_timeout=5, socket_connect_timeout=5)
-    marker = f"parley:process:{secrets.token_hex(8)}"
-    ttl = int(CHECK_EVERY * 30)
-    await client.set(marker, 1, ex=ttl)
-    try:
-        while _channels:
-            await asyncio.sleep(CHECK_EVERY)
-            try:
-                if await client.set(marker, 1, ex=ttl, xx=True):
-                    continue
-                await client.set(marker, 1, ex=ttl)
-            except (redis.RedisError, OSError):
-                continue  # Redis is down; keep checking until it is back.
-            log.warning("channel layer state lost (Redis restarted?); rejoining %d sockets",
-                        len(_channels))
-            await rejoin_all()
-    finally:
-        await client.aclose()
+@database_sync_to_async
+def newest_messages(room_ids: set[int]) -> dict[int, int]:
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
 
 
-async def rejoin_all() -> None:
-    layer = get_channel_layer()
-    for channel_name in list(_channels):
-        await layer.send(channel_name, {"type": REJOIN_EVENT})
+async def _check_forever() -> None:
+    while _feeds:
+        await asyncio.sleep(CHECK_EVERY)
+        try:
+            newest = await newest_messages(set(_feeds.values()))
+        except Exception:
+            log.warning("could not read the rooms' newest messages; trying again")
+            continue
+        for feed, room_id in list(_feeds.items()):
+            feed.check(newest.get(room_id, 0))

@@ -189,7 +189,10 @@ def rss_kib(pid: int) -> int:
 
 def stored_messages(env: dict[str, str], slug: str) -> int:
     """How many messages the servers' database holds for a room."""
-    code = f"from rooms.models import Message; print(Message.objects.filter(room__slug={slug!r}).count())"
+    code = (
+        "from rooms.models import Message; "
+        f"print(Message.objects.filter(room__slug={slug!r}).count())"
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c", code],
         cwd=ROOT,
@@ -198,4 +201,4 @@ def stored_messages(env: dict[str, str], slug: str) -> int:
         capture_output=True,
         text=True,
     )
-    return int(result.stdout.strip())
+    return int(result.stdout.split()[-1])

@@ -287,3 +287,16 @@ async def test_the_room_page_carries_the_cursor(client):
     page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
     assert '<input type="hidden" id="cursor" name="after" value="3">' in page
     assert 'hx-trigger="htmx:wsOpen from:closest .room"' in page
+
+
+async def test_a_lost_last_push_still_arrives_from_the_record():
+    """Nothing follows the lost push to reveal the gap: the per-process check finds it."""
+    room = await make_room()
+    ada = await joined_socket()
+    await post_quietly(room, 2)
+    received = []
+    while len(received) < 2:
+        received += seqs(await ada.receive_from(timeout=5))
+    assert received == [1, 2]
+    assert await ada.receive_nothing(timeout=2.5)
+    await ada.disconnect()

@@ -64,7 +64,7 @@ async def test_messages_cross_between_two_server_processes(two_servers):
 async def test_load_many_sockets_several_senders_nothing_lost(two_servers):
     """Every socket gets every message exactly once, in the room's order."""
     sockets, senders, per_sender = (
-        int(n) for n in os.environ.get("PARLEY_LOAD", "200,4,250").split(",")
+        int(n) for n in os.environ.get("PARLEY_LOAD", "200,5,300").split(",")
     )
     total = senders * per_sender
     one, two = two_servers
