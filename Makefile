@@ -8,7 +8,11 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static run serve test e2e screenshots lint format clean
+.PHONY: install static run serve services test e2e screenshots lint format clean
+
+# Written by `make services`: the local Redis and PostgreSQL, which test and serve use
+# (make run stays on SQLite and the in-memory layer).
+SERVICES := $(shell cat .services.env 2>/dev/null)
 
 $(VENV)/.installed: pyproject.toml
 	@test -n "$(PYTHON)" || { echo "Parley needs Python 3.12 or newer"; exit 1; }
@@ -28,20 +32,34 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-# The production shape: daphne with DEBUG off (set SECRET_KEY, REDIS_URL, DATABASE_URL).
+# Production: one daphne process per core on one port, DEBUG off (see docs/deploy.md).
 serve: static
-	$(PY) manage.py migrate --noinput
-	$(VENV)/bin/daphne -b $(HOST) -p $(PORT) --websocket_timeout -1 config.asgi:application
+	env $(SERVICES) $(PY) manage.py migrate --noinput
+	env $(SERVICES) $(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+# Local Redis and PostgreSQL from the operating system's packages, for the production
+# shape on a laptop (apt install redis-server postgresql). Later `make` commands use them.
+services:
+	@redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 || { mkdir -p /tmp/parley-redis && \
+	  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no \
+	    --dir /tmp/parley-redis --logfile /tmp/parley-redis/redis.log; }
+	@pg_isready -q -h 127.0.0.1 -p 5432 || \
+	  pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | sort -V | tail -n 1) main start
+	@for _ in $$(seq 50); do redis-cli -h 127.0.0.1 ping >/dev/null 2>&1 && \
+	  pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+	@printf 'REDIS_URL=%s\nDATABASE_URL=%s\n' redis://127.0.0.1:6379/0 \
+	  postgres://postgres:postgres@127.0.0.1:5432/parley > .services.env
+	@echo "Redis and PostgreSQL are up; make test and make serve use them (rm .services.env to stop)."
 
 # axe-core, injected into pages by the accessibility tests.
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund --silent
 
 test: static tests/node_modules/.package-lock.json
-	$(PY) -m pytest
+	env $(SERVICES) $(PY) -m pytest
 
 e2e: static tests/node_modules/.package-lock.json
-	$(PY) -m pytest -m e2e
+	env $(SERVICES) $(PY) -m pytest -m e2e
 
 # Refresh the README's pictures of two people chatting (light and dark).
 screenshots: static
@@ -56,4 +74,4 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache tests/node_modules
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache tests/node_modules .services.env

@@ -1,7 +1,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from rooms import health
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("", include("rooms.urls")),
 ]

@@ -65,15 +65,19 @@ class RoomConsumer(AsyncWebsocketConsumer):
     feed: RoomFeed | None = None
 
     async def connect(self) -> None:
-        self.author, self.room = await self.load(self.scope["url_route"]["kwargs"]["slug"])
+        slug = self.scope["url_route"]["kwargs"]["slug"]
+        self.author, self.room = await self.load(slug)
         if self.author is None or self.room is None:
             # Accept before refusing: a refused handshake makes browsers retry forever,
             # an application close code tells htmx to stop.
             await self.accept()
-            if self.author is None:
-                await self.close(code=CLOSE_NOT_JOINED, reason="Join the room first.")
-            else:
-                await self.close(code=CLOSE_NO_ROOM, reason="No such room.")
+            code, reason = (
+                (CLOSE_NOT_JOINED, "Join the room first.")
+                if self.author is None
+                else (CLOSE_NO_ROOM, "No such room.")
+            )
+            log.info("ws.refused", extra={"room": slug, "conn": self.conn_id, "code": code})
+            await self.close(code=code, reason=reason)
             return
         self.group = group_name(self.room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
@@ -83,6 +87,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.feed = RoomFeed(self.send, self.read_after, seen)
         recovery.watch(self.feed, self.room.pk)
         await self.accept()
+        log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
+
+    @property
+    def conn_id(self) -> str:
+        # The channel name is unique per socket; its tail is enough to follow one in logs.
+        return self.channel_name[-12:]
 
     @database_sync_to_async
     def load(self, slug: str) -> tuple[str | None, Room | None]:
@@ -106,6 +116,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if self.group:
+            log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             self.feed.close()
             recovery.unwatch(self.feed)
             await self.channel_layer.group_discard(self.group, self.channel_name)

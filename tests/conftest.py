@@ -20,6 +20,10 @@ REQUIRE_SERVICES = os.environ.get("PARLEY_REQUIRE_SERVICES") == "1"
 needs_redis = pytest.mark.skipif(
     not (REDIS_URL or REQUIRE_SERVICES), reason="set REDIS_URL to run against Redis"
 )
+needs_services = pytest.mark.skipif(
+    not ((REDIS_URL and DATABASE_URL.startswith("postgres")) or REQUIRE_SERVICES),
+    reason="set REDIS_URL and a postgres DATABASE_URL to run the production shape",
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -1,4 +1,4 @@
-"""Real server processes for tests: daphne on a free port, the way deployments run it."""
+"""Real server processes for tests: daphne on a free port, with the flags deployments use."""
 
 import http.cookiejar
 import os
@@ -7,14 +7,16 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from rooms.management.commands.serve import daphne_command
+
 ROOT = Path(__file__).resolve().parent.parent
-DAPHNE = Path(sys.executable).with_name("daphne")
 
 
 def free_port() -> int:
@@ -73,30 +75,25 @@ class Server:
 
     def start(self) -> "Server":
         self.process = subprocess.Popen(
-            [
-                str(DAPHNE),
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "--websocket_timeout",
-                "-1",
-                "config.asgi:application",
-            ],
+            daphne_command("-b", "127.0.0.1", "-p", str(self.port)),
             cwd=ROOT,
             env=self.env,
-            stdout=subprocess.PIPE,
+            stdout=self.log_file(),
             stderr=subprocess.STDOUT,
-            text=True,
         )
         self.wait_until_up()
         return self
+
+    def log_file(self):
+        """Where the process logs: a file, since an unread pipe would fill and stall it."""
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115
+        return self.log
 
     def wait_until_up(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.process.stdout.read()}")
+                raise RuntimeError(f"server exited:\n{self.read_log()}")
             try:
                 with urllib.request.urlopen(self.url + "/", timeout=2) as response:
                     if response.status == 200:
@@ -110,9 +107,13 @@ class Server:
         if self.process is None:
             return ""
         self.process.send_signal(sig)
-        output, _ = self.process.communicate(timeout=20)
+        self.process.wait(timeout=20)
         self.process = None
-        return output
+        return self.read_log()
+
+    def read_log(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
 
 def join(base_url: str, room_name: str, username: str) -> http.cookiejar.CookieJar:

@@ -1,0 +1,53 @@
+"""Health checks for load balancers and service managers.
+
+/healthz says the process answers; /readyz says it can do its work: the database
+answers and the channel layer's Redis (when there is one) answers.
+"""
+
+import asyncio
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, JsonResponse
+from django.views.decorators.cache import never_cache
+
+CHECK_TIMEOUT = 3  # seconds
+
+
+@never_cache
+def healthz(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"status": "ok"})
+
+
+@database_sync_to_async
+def check_database() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def check_channel_layer() -> None:
+    if not settings.REDIS_URL:
+        return  # the in-memory layer lives in this process
+    import redis.asyncio as redis
+
+    client = redis.from_url(settings.REDIS_URL, socket_connect_timeout=CHECK_TIMEOUT)
+    try:
+        await client.ping()
+    finally:
+        await client.aclose()
+
+
+@never_cache
+async def readyz(request: HttpRequest) -> JsonResponse:
+    checks = {}
+    for name, check in (("database", check_database), ("channel_layer", check_channel_layer)):
+        try:
+            await asyncio.wait_for(check(), CHECK_TIMEOUT)
+            checks[name] = "ok"
+        except Exception as error:
+            checks[name] = f"unavailable: {type(error).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return JsonResponse(
+        {"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503
+    )

@@ -1,0 +1,107 @@
+"""The production shape: `manage.py serve` (daphne per core), DEBUG off, PostgreSQL, Redis."""
+
+import json
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+import websockets
+
+from .conftest import needs_services
+from .servers import ROOT, Server, cookie_header, free_port, join
+
+
+def get(url: str, **headers):
+    request = urllib.request.Request(url, headers=headers)
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+class ServeCommand(Server):
+    """`python manage.py serve`, exactly as docs/deploy.md runs it."""
+
+    def start(self) -> "ServeCommand":
+        self.process = subprocess.Popen(
+            [sys.executable, "manage.py", "serve", "--port", str(self.port), "--workers", "2"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log_file(),
+            stderr=subprocess.STDOUT,
+        )
+        self.wait_until_up()
+        return self
+
+
+@needs_services
+async def test_production_server_is_ready_serves_static_and_chats(server_env):
+    assert server_env["DATABASE_URL"].startswith("postgres")
+    assert server_env.get("DEBUG", "") == ""
+    server = ServeCommand(server_env, free_port()).start()
+    try:
+        status, _, body = get(server.url + "/readyz")
+        assert status == 200
+        assert json.loads(body) == {"status": "ok", "database": "ok", "channel_layer": "ok"}
+
+        _, _, page = get(server.url + "/")
+        css = re.search(rb'href="(/static/css/parley\.[0-9a-f]{12}\.css)"', page).group(1)
+        status, headers, _ = get(server.url + css.decode(), **{"Accept-Encoding": "gzip"})
+        assert status == 200
+        assert headers["Content-Encoding"] == "gzip"
+        assert "immutable" in headers["Cache-Control"]
+        assert "max-age=315360000" in headers["Cache-Control"]
+
+        url = server.url.replace("http", "ws") + "/ws/rooms/production/"
+        sockets = []
+        for name in ("ada", "bob"):
+            cookies = join(server.url, "Production", name)
+            sockets.append(
+                await websockets.connect(
+                    url, origin=server.url, additional_headers={"Cookie": cookie_header(cookies)}
+                )
+            )
+        ada, bob = sockets
+        await ada.send(json.dumps({"message": "served in production"}))
+        while "served in production" not in await bob.recv():
+            pass
+        for socket in sockets:
+            await socket.close()
+    finally:
+        logs = server.stop(signal.SIGTERM)  # serve passes it on to its daphne processes
+    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    events = {line["event"] for line in lines}
+    assert {"http.request", "ws.open", "ws.close"} <= events
+    assert "served in production" not in logs  # no message bodies in the logs
+
+
+def test_production_refuses_to_start_without_a_secret_key(server_env):
+    env = {key: value for key, value in server_env.items() if key != "SECRET_KEY"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_more_than_one_worker_needs_redis(server_env):
+    env = {key: value for key, value in server_env.items() if key != "REDIS_URL"}
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "serve", "--workers", "2", "--port", str(free_port())],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert "needs REDIS_URL" in result.stderr
+    assert time.monotonic() - started < 60
