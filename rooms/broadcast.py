@@ -13,6 +13,8 @@ log = logging.getLogger(__name__)
 
 # Handled by RoomConsumer.room_message: forward ready bytes to one socket.
 MESSAGE_EVENT = "room.message"
+# Handled by RoomConsumer.identity_ended: close a socket whose identity ended.
+IDENTITY_ENDED_EVENT = "identity.ended"
 
 
 def group_name(room_id: int) -> str:
@@ -43,3 +45,8 @@ async def publish(message: Message) -> None:
 
 
 publish_sync = async_to_sync(publish)
+
+
+def end_identity(key: str) -> None:
+    """Close every socket opened under an identity (logged out, or renamed)."""
+    async_to_sync(get_channel_layer().group_send)(key, {"type": IDENTITY_ENDED_EVENT})

@@ -7,13 +7,15 @@ them whole and in order (rooms/delivery.py).
 
 import json
 import logging
+import uuid
+from functools import cached_property
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import identity, recovery
+from . import identity, limits, recovery
 from .broadcast import MESSAGE_EVENT, group_name, publish, render_push
 from .delivery import RoomFeed
 from .models import Message, Room
@@ -21,6 +23,7 @@ from .models import Message, Room
 log = logging.getLogger(__name__)
 
 # Application close codes (4000-4999): browsers and htmx do not retry these.
+CLOSE_IDENTITY_ENDED = 4001
 CLOSE_NOT_JOINED = 4003
 CLOSE_NO_ROOM = 4004
 
@@ -60,20 +63,20 @@ def frame_cursor(frame: dict[str, Any]) -> int:
 
 class RoomConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
-    author: str | None = None
+    me: identity.Identity | None = None
     group: str | None = None
     feed: RoomFeed | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.author, self.room = await self.load(slug)
-        if self.author is None or self.room is None:
+        self.me, self.room = await self.load(slug)
+        if self.me is None or self.room is None:
             # Accept before refusing: a refused handshake makes browsers retry forever,
             # an application close code tells htmx to stop.
             await self.accept()
             code, reason = (
                 (CLOSE_NOT_JOINED, "Join the room first.")
-                if self.author is None
+                if self.me is None
                 else (CLOSE_NO_ROOM, "No such room.")
             )
             log.info("ws.refused", extra={"room": slug, "conn": self.conn_id, "code": code})
@@ -81,6 +84,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         self.group = group_name(self.room.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
+        await self.channel_layer.group_add(self.me.key, self.channel_name)
         # Read after joining the group: a message posted in between is then either
         # counted here or arrives as a push.
         seen = await database_sync_to_async(self.room_last_seq)()
@@ -89,16 +93,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.accept()
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
 
-    @property
+    @cached_property
     def conn_id(self) -> str:
-        # The channel name is unique per socket; its tail is enough to follow one in logs.
-        return self.channel_name[-12:]
+        """A short id to follow one socket through the logs."""
+        return uuid.uuid4().hex[:12]
 
     @database_sync_to_async
-    def load(self, slug: str) -> tuple[str | None, Room | None]:
-        # The session loads lazily from the database: touch it off the event loop.
-        author = identity.display_name(self.scope["session"])
-        return author, Room.objects.filter(slug=slug).first()
+    def load(self, slug: str) -> tuple[identity.Identity | None, Room | None]:
+        # The session and the user load lazily from the database: touch them off the loop.
+        me = identity.identify(self.scope["session"], self.scope.get("user"))
+        return me, Room.objects.filter(slug=slug).first()
 
     def room_last_seq(self) -> int:
         return Room.objects.values_list("last_seq", flat=True).get(pk=self.room.pk)
@@ -120,6 +124,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             self.feed.close()
             recovery.unwatch(self.feed)
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.me.key, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:
@@ -135,14 +140,23 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def post(self, text: str) -> None:
         try:
-            message = await database_sync_to_async(self.room.post)(self.author, text)
+            message = await database_sync_to_async(self.store)(text)
         except ValidationError as error:
-            reasons = error.message_dict.get("body", error.messages)
             # The refused text goes back into the box: nothing typed is lost.
-            await self.send(render_push("error", error=" ".join(reasons), text=text))
+            reasons = " ".join(error.message_dict.get("body", error.messages))
+            await self.send(render_push("error", error=reasons, text=text))
             return
         await publish(message)
         await self.send(render_push("sent"))
 
+    def store(self, text: str) -> Message:
+        if not limits.allow("message", self.me.key):
+            raise ValidationError({"body": limits.refusal("message")}, code="rate")
+        return self.room.post(self.me.name, text, guest=self.me.guest)
+
     async def room_message(self, event: dict[str, Any]) -> None:
         await self.feed.push(event["seq"], event["html"])
+
+    async def identity_ended(self, event: dict[str, Any]) -> None:
+        """Logged out, or renamed in another tab: this socket may not post any more."""
+        await self.close(code=CLOSE_IDENTITY_ENDED, reason="You left; reload the page.")

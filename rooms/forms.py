@@ -1,6 +1,8 @@
 from django import forms
+from django.contrib.auth.forms import UserCreationForm
 from django.utils.text import slugify
 
+from .identity import is_member_name
 from .models import (
     AUTHOR_MAX_LENGTH,
     MESSAGE_MAX_LENGTH,
@@ -25,6 +27,12 @@ class JoinForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
 
+    def __init__(self, *args, member=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if member is not None and member.is_authenticated:
+            # Members are known by their username; there is no name to pick.
+            del self.fields["username"]
+
     def clean_room_name(self) -> str:
         name = " ".join(self.cleaned_data["room_name"].split())
         if not slugify(name):
@@ -34,7 +42,13 @@ class JoinForm(forms.Form):
         return name
 
     def clean_username(self) -> str:
-        return " ".join(self.cleaned_data["username"].split())
+        name = " ".join(self.cleaned_data["username"].split())
+        if is_member_name(name):
+            raise forms.ValidationError(
+                "That name belongs to a member. Log in to use it, or pick another.",
+                code="member_name",
+            )
+        return name
 
 
 class MessageForm(forms.Form):
@@ -46,3 +60,18 @@ class MessageForm(forms.Form):
         error_messages={"required": "Write something before sending."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "id": "message-input"}),
     )
+
+
+class SignupForm(UserCreationForm):
+    """A member account: the username becomes the name shown in every room."""
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+    def clean_username(self) -> str:
+        name = super().clean_username()
+        if name and len(name) > AUTHOR_MAX_LENGTH:
+            raise forms.ValidationError(
+                f"Use at most {AUTHOR_MAX_LENGTH} characters.", code="max_length"
+            )
+        return name

@@ -1,16 +1,34 @@
-"""Who a visitor is: the display name held in their session.
+"""Who a visitor is: a member's username, or a guest's name held in their session.
 
-The name comes from the session only, never from a URL or a frame, so no one
-can post under a name their session does not hold.
+Identity comes from the session (and the account it is logged in to) only, never
+from a URL or a frame, so no one can post under a name their session does not hold.
 """
 
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
 
 SESSION_KEY = "parley_name"
 
 
-def display_name(session: SessionBase) -> str | None:
-    return session.get(SESSION_KEY) or None
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    guest: bool
+    # Who to count for rate limits and whose sockets to close when the identity ends.
+    key: str
+
+
+def identify(session: SessionBase, user=None) -> Identity | None:
+    if user is not None and user.is_authenticated:
+        return Identity(user.get_username(), guest=False, key=f"user.{user.pk}")
+    name = session.get(SESSION_KEY)
+    if not name:
+        return None
+    if session.session_key is None:
+        session.save()
+    return Identity(name, guest=True, key=f"session.{session.session_key}")
 
 
 def remember(session: SessionBase, name: str) -> None:
@@ -18,3 +36,8 @@ def remember(session: SessionBase, name: str) -> None:
         # A new identity gets a new session key, so an old cookie can't carry it over.
         session.cycle_key()
     session[SESSION_KEY] = name
+
+
+def is_member_name(name: str) -> bool:
+    """Members' usernames are theirs: guests can't take them (in any letter case)."""
+    return get_user_model().objects.filter(username__iexact=name).exists()

@@ -60,13 +60,13 @@ class Room(models.Model):
         """The next messages after seq, in order: what a page that has seq is missing."""
         return list(self.messages.filter(seq__gt=seq).order_by("seq")[:limit])
 
-    def post(self, author: str, text: str) -> "Message":
+    def post(self, author: str, text: str, *, guest: bool = True) -> "Message":
         """Validate and store a message; raises ValidationError for bad text.
 
         The room row stays locked until commit, so sequence numbers are handed out in
         commit order: once a reader sees message n, messages 1..n-1 are in the record too.
         """
-        message = Message(room=self, author=author, body=text.strip())
+        message = Message(room=self, author=author, guest=guest, body=text.strip())
         message.clean_fields(exclude={"room", "seq"})
         with transaction.atomic():
             rooms = Room.objects.filter(pk=self.pk)
@@ -81,6 +81,8 @@ class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField(editable=False)
     author = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    # Guests pick a name per session; members' names are their usernames.
+    guest = models.BooleanField(default=True)
     body = models.TextField(
         validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH), validate_printable],
         error_messages={"blank": "Write something before sending."},
@@ -100,8 +102,8 @@ class Message(models.Model):
     @property
     def author_tag(self) -> str:
         """A CSS-safe token for the author, so pages can style their own messages."""
-        return author_tag(self.author)
+        return author_tag(self.author, self.guest)
 
 
-def author_tag(name: str) -> str:
-    return "a" + hashlib.blake2s(name.encode(), digest_size=6).hexdigest()
+def author_tag(name: str, guest: bool) -> str:
+    return ("g" if guest else "m") + hashlib.blake2s(name.encode(), digest_size=6).hexdigest()

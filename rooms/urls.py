@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("room/<str:room_name>/<str:username>/", views.workshop_room, name="workshop_room"),
+    path("accounts/signup/", views.signup, name="signup"),
 ]

@@ -1,3 +1,4 @@
+from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -5,9 +6,9 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import identity
-from .broadcast import publish_sync
-from .forms import JoinForm, MessageForm
+from . import identity, limits
+from .broadcast import end_identity, publish_sync
+from .forms import JoinForm, MessageForm, SignupForm
 from .models import Room, author_tag
 
 
@@ -18,18 +19,24 @@ def see_other(url: str) -> HttpResponse:
     return response
 
 
+def too_many(request: HttpRequest, template: str, form, action: str) -> HttpResponse:
+    form.add_error(None, limits.refusal(action))
+    return render(request, template, {"form": form}, status=429)
+
+
 @require_http_methods(["GET", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        form = JoinForm(request.POST)
+        form = JoinForm(request.POST, member=request.user)
+        if not limits.allow("join", limits.client_address(request)):
+            return too_many(request, "rooms/join.html", form, "join")
         if form.is_valid():
             return see_other(enter(request, form).get_absolute_url())
     else:
+        known = identity.identify(request.session, request.user)
         form = JoinForm(
-            initial={
-                "room_name": request.GET.get("room", ""),
-                "username": identity.display_name(request.session) or "",
-            }
+            initial={"room_name": request.GET.get("room", ""), "username": known and known.name},
+            member=request.user,
         )
     return render(request, "rooms/join.html", {"form": form}, status=400 if form.errors else 200)
 
@@ -37,42 +44,64 @@ def join(request: HttpRequest) -> HttpResponse:
 @require_GET
 def workshop_room(request: HttpRequest, room_name: str, username: str) -> HttpResponse:
     """The workshop's /room/<room>/<name>/ links: join, then go to the canonical URL."""
-    form = JoinForm({"room_name": room_name, "username": username})
+    form = JoinForm({"room_name": room_name, "username": username}, member=request.user)
     if form.is_valid():
         return redirect(enter(request, form))
     return render(request, "rooms/join.html", {"form": form}, status=400)
 
 
 def enter(request: HttpRequest, form: JoinForm) -> Room:
-    identity.remember(request.session, form.cleaned_data["username"])
+    name = form.cleaned_data.get("username")
+    if name is not None:
+        before = identity.identify(request.session)
+        if before is not None and before.name != name:
+            # Sockets opened under the old name must not go on posting with it.
+            end_identity(before.key)
+        identity.remember(request.session, name)
     return Room.objects.for_name(form.cleaned_data["room_name"])
 
 
 @require_http_methods(["GET", "POST"])
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     room = get_object_or_404(Room, slug=slug)
-    name = identity.display_name(request.session)
-    if name is None:
+    me = identity.identify(request.session, request.user)
+    if me is None:
         return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
     form = MessageForm(request.POST or None)
+    status = 200
     if request.method == "POST" and form.is_valid():
         # The plain-form path for pages without JavaScript (or without a socket).
-        try:
-            message = room.post(name, form.cleaned_data["message"])
-        except ValidationError as error:
-            form.add_error("message", error.message_dict.get("body", error.messages))
+        if not limits.allow("message", me.key):
+            form.add_error("message", limits.refusal("message"))
+            status = 429
         else:
-            publish_sync(message)
-            return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
-    return render(
-        request,
-        "rooms/room.html",
-        {
-            "room": room,
-            "me": name,
-            "me_tag": author_tag(name),
-            "history": room.latest_messages(),
-            "form": form,
-        },
-        status=400 if form.errors else 200,
-    )
+            try:
+                message = room.post(me.name, form.cleaned_data["message"], guest=me.guest)
+            except ValidationError as error:
+                form.add_error("message", error.message_dict.get("body", error.messages))
+            else:
+                publish_sync(message)
+                return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
+    if form.errors and status == 200:
+        status = 400
+    context = {
+        "room": room,
+        "me": me,
+        "me_tag": author_tag(me.name, me.guest),
+        "history": room.latest_messages(),
+        "form": form,
+    }
+    return render(request, "rooms/room.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    form = SignupForm(request.POST or None)
+    if request.method == "POST":
+        if not limits.allow("signup", limits.client_address(request)):
+            return too_many(request, "registration/signup.html", form, "signup")
+        if form.is_valid():
+            login(request, form.save())
+            return see_other(reverse("rooms:join"))
+    status = 400 if form.errors else 200
+    return render(request, "registration/signup.html", {"form": form}, status=status)

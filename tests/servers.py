@@ -36,6 +36,8 @@ def server_environment(database_url: str) -> dict[str, str]:
         ALLOWED_HOSTS="127.0.0.1,localhost",
         DATABASE_URL=database_url,
         DJANGO_SETTINGS_MODULE="config.settings",
+        # Browser and load tests post faster than people; the limits have their own tests.
+        RATE_LIMITS="off",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -110,6 +112,13 @@ class Server:
         self.process.wait(timeout=20)
         self.process = None
         return self.read_log()
+
+    def wait_for_log(self, text: str, count: int = 1, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while self.read_log().count(text) < count:
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{text!r} never appeared in the server log")
+            time.sleep(0.05)
 
     def read_log(self) -> str:
         self.log.seek(0)

@@ -11,3 +11,5 @@ from config.settings import STORAGES
 # tests that start real servers collect static files and use the real storage.
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests post faster than people do; tests/test_limits.py turns the limits back on.
+RATE_LIMITS = False

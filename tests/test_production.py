@@ -68,6 +68,7 @@ async def test_production_server_is_ready_serves_static_and_chats(server_env):
             pass
         for socket in sockets:
             await socket.close()
+        server.wait_for_log('"ws.close"', count=2)
     finally:
         logs = server.stop(signal.SIGTERM)  # serve passes it on to its daphne processes
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]

@@ -4,11 +4,13 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.template.loader import get_template, render_to_string
 from django.test import RequestFactory
 
 from rooms import broadcast
 from rooms.forms import JoinForm, MessageForm
+from rooms.identity import Identity
 from rooms.models import Message, Room
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -20,14 +22,18 @@ def sample(db):
     message = room.post("ada <3", "hello & <welcome>")
     request = RequestFactory().get("/")
     request.session = {}
+    request.user = AnonymousUser()
+    form = MessageForm({"message": "draft"})
+    form.is_valid()
+    form.add_error(None, "Slow down")
     return {
         "request": request,
         "room": room,
         "message": message,
         "history": [message],
-        "me": "ada <3",
+        "me": Identity("ada <3", guest=True, key="session.x"),
         "me_tag": message.author_tag,
-        "form": MessageForm(),
+        "form": form,
         "field": JoinForm()["room_name"],
         "value": "draft",
         "messages": [message],

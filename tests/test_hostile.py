@@ -1,0 +1,163 @@
+"""Whatever a browser or a raw socket sends gets a clear answer, and nothing runs."""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import websockets
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from rooms.models import Message, Room
+
+from .conftest import open_socket
+from .servers import ROOT, cookie_header, join
+from .test_consumer import frame, make_room, receive_message
+from .xss import PAYLOADS
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
+    ),
+    max_leaves=8,
+)
+frames = st.one_of(
+    st.text(max_size=300),
+    st.binary(max_size=300),
+    json_values.map(json.dumps),
+    st.fixed_dictionaries({"message": json_values}).map(json.dumps),
+    st.fixed_dictionaries({"after": json_values}).map(json.dumps),
+    st.fixed_dictionaries({"message": st.text(max_size=2100)}).map(json.dumps),
+)
+
+
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(frames, min_size=1, max_size=12))
+def test_random_frames_always_get_an_answer_and_the_socket_survives(batch):
+    """Each example: up to 12 random frames on one socket, then a normal message still works."""
+
+    async def run():
+        socket = await open_socket("fuzz", "ada")
+        assert (await socket.connect())[0]
+        for raw in batch:
+            kind = "bytes" if isinstance(raw, bytes) else "text"
+            await socket.send_input({"type": "websocket.receive", kind: raw})
+            reply = await socket.receive_output(timeout=5)
+            # An answer, never a closed socket (a crash closes it).
+            assert reply["type"] == "websocket.send", reply
+            while not await socket.receive_nothing(timeout=0.01):
+                assert (await socket.receive_output())["type"] == "websocket.send"
+        await socket.send_to(frame("still alive"))
+        while "still alive" not in await receive_message(socket):
+            pass
+        await socket.disconnect()
+
+    Room.objects.for_name("Fuzz")
+    async_to_sync(run)()
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+async def test_payloads_are_escaped_live_and_in_history(client, payload):
+    room = await make_room("Payload Room")
+    socket = await open_socket(room.slug, "ada")
+    await socket.connect()
+    await socket.send_to(frame(payload))
+    push = await receive_message(socket)
+    await socket.disconnect()
+    await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "bob"})
+    page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
+    for html in (push, page):
+        body = html.split('<p class="message__body">', 1)[1].split("</p>", 1)[0]
+        assert "<" not in body and ">" not in body and '"' not in body
+        assert payload not in html or "<" not in payload
+
+
+def test_names_and_room_names_are_escaped_everywhere(client):
+    hostile = '<img src=x onerror=alert(1)> "quoted"'
+    client.post("/", {"room_name": f"Lounge {hostile}", "username": hostile})
+    room = Room.objects.get()
+    client.post(room.get_absolute_url(), {"message": "hi"})
+    page = client.get(room.get_absolute_url()).content.decode()
+    assert "<img" not in page
+    assert "<title>Lounge &lt;img src=x onerror=alert(1)&gt; &quot;quoted&quot; · Parley" in page
+    assert '<h1 id="room-title">Lounge &lt;img' in page
+    assert Message.objects.get().author == hostile
+
+
+def test_check_deploy_is_clean_under_production_settings():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DEBUG": "",
+        "HTTPS": "on",
+        "SECRET_KEY": "k" * 20 + "Zq8-vN3pW_x2Lr7tYb5Hc9Mf" + "u" * 20,
+        "ALLOWED_HOSTS": "chat.example.org",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_sessions_cookies_and_headers_are_locked_down(client):
+    response = client.post("/", {"room_name": "Cookies", "username": "ada"})
+    session = response.cookies["sessionid"]
+    assert session["httponly"] and session["samesite"] == "Lax"
+    page = client.get("/rooms/cookies/")
+    csp = page["Content-Security-Policy"]
+    assert "script-src 'self' 'nonce-" in csp and "unsafe" not in csp
+    assert "connect-src 'self'" in csp
+    nonce = csp.split("'nonce-")[1].split("'")[0]
+    html = page.content.decode()
+    assert html.count(f'nonce="{nonce}"') >= 3  # htmx, its ws extension, the room script
+    assert "hx-on" not in html
+
+
+def test_forms_need_csrf():
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    assert strict.post("/", {"room_name": "x", "username": "y"}).status_code == 403
+
+
+async def test_raw_socket_abuse_is_answered_and_the_room_keeps_working(server):
+    """Invalid UTF-8 and oversized frames end only the offending socket; no traceback."""
+    url = server.url.replace("http", "ws") + "/ws/rooms/abuse/"
+
+    async def connect(name):
+        cookies = join(server.url, "Abuse", name)
+        return await websockets.connect(
+            url, origin=server.url, additional_headers={"Cookie": cookie_header(cookies)}
+        )
+
+    bystander = await connect("bystander")
+    for abuse, code in ((b"\xff\xfe not utf-8", 1007), (b"x" * 1_000_000, 1009)):
+        attacker = await connect("attacker")
+        await attacker.send(abuse, text=True)
+        with pytest.raises(websockets.ConnectionClosed):
+            while True:
+                await attacker.recv()
+        # Autobahn ends such connections, by a close frame or by dropping TCP (1006).
+        assert attacker.close_code in (code, 1006)
+    await bystander.send(json.dumps({"message": "still fine"}))
+    while "still fine" not in await asyncio.wait_for(bystander.recv(), 5):
+        pass
+    await bystander.close()
+    assert "Traceback" not in server.read_log()

@@ -1,0 +1,106 @@
+"""Rate limits: refused visibly, counted per person across sockets, off with RATE_LIMITS=off."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from channels.db import database_sync_to_async
+from django.core.cache import cache
+
+from rooms import limits
+from rooms.models import Message
+
+from .conftest import open_socket
+from .servers import ROOT
+from .test_consumer import frame, make_room
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def limits_on(settings, monkeypatch):
+    settings.RATE_LIMITS = True
+    cache.clear()
+    # One fixed moment: the test never straddles two counting windows.
+    monkeypatch.setattr(limits.time, "time", lambda: 1_000_000.0)
+    yield
+    cache.clear()
+
+
+async def stored() -> int:
+    return await database_sync_to_async(Message.objects.count)()
+
+
+async def test_too_many_messages_are_refused_visibly_across_all_of_a_persons_sockets():
+    await make_room()
+    socket = await open_socket("django-girls", "ada")
+    assert (await socket.connect())[0]
+    # A second tab of the same person shares the count.
+    second = await open_socket("django-girls", "ada")
+    second.scope["headers"] = socket.scope["headers"]
+    assert (await second.connect())[0]
+    count = limits.LIMITS["message"][0]
+    replies = []
+    for n in range(count + 3):
+        tab = socket if n % 2 else second
+        await tab.send_to(frame(f"message {n}"))
+    for tab in (socket, second):
+        while not await tab.receive_nothing(timeout=0.3):
+            replies.append(await tab.receive_from())
+    refusals = [reply for reply in replies if "Slow down" in reply]
+    assert len(refusals) == 3
+    assert all('id="message-input"' in reply for reply in refusals)  # the text comes back
+    assert await stored() == count
+    await socket.disconnect()
+    await second.disconnect()
+
+
+def test_too_many_plain_posts_get_429_with_the_reason(client, room):
+    client.post("/", {"room_name": room.name, "username": "ada"})
+    count = limits.LIMITS["message"][0]
+    for n in range(count):
+        assert client.post(room.get_absolute_url(), {"message": f"m{n}"}).status_code == 303
+    response = client.post(room.get_absolute_url(), {"message": "one too many"})
+    assert response.status_code == 429
+    assert "Slow down" in response.content.decode()
+    assert 'value="one too many"' in response.content.decode()
+
+
+def test_too_many_joins_from_one_address(client):
+    count = limits.LIMITS["join"][0]
+    for n in range(count):
+        client.post("/", {"room_name": f"room {n}", "username": "ada"})
+    response = client.post("/", {"room_name": "one more", "username": "ada"})
+    assert response.status_code == 429
+    assert "Too many joins" in response.content.decode()
+
+
+def test_too_many_sign_ups_from_one_address(client):
+    count = limits.LIMITS["signup"][0]
+    for n in range(count):
+        client.post("/accounts/signup/", {"username": f"user{n}"})
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "late", "password1": "a long one", "password2": "a long one"},
+    )
+    assert response.status_code == 429
+    assert "Too many sign-ups" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("value", "on"), [("off", False), ("OFF", False), ("", True), ("on", True)]
+)
+def test_rate_limits_env_switch(value, on):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "x"}
+    env["RATE_LIMITS"] = value
+    result = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.RATE_LIMITS)"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout.strip().lower()) is on
