@@ -118,6 +118,9 @@ if REDIS_URL:
                 # redis-py's default 5 s socket timeout must not end a quiet
                 # subscription (it closed idle rooms' sockets with 1011).
                 "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                # Pub/sub channels are global to a Redis server: deployments (or test
+                # runs) that share one need their own prefix.
+                "prefix": os.environ.get("CHANNEL_PREFIX", "parley"),
             },
         }
     }

@@ -13,7 +13,7 @@ from .broadcast import render_messages
 from .models import Message
 
 # How long a push may wait for an overtaken one before the gap is read from the record.
-GAP_WAIT = 0.5
+GAP_WAIT = 1.0
 # Messages per catch-up frame; a page that missed more gets several frames.
 PAGE = 200
 

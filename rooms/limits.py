@@ -14,12 +14,16 @@ LIMITS = {
 }
 
 
+def now() -> float:
+    return time.time()
+
+
 def allow(action: str, who: str) -> bool:
     """Count one `action` by `who`; False when it goes over the limit."""
     if not settings.RATE_LIMITS:
         return True
     count, seconds, _ = LIMITS[action]
-    key = f"rate:{action}:{who}:{int(time.time() // seconds)}"
+    key = f"rate:{action}:{who}:{int(now() // seconds)}"
     cache.add(key, 0, timeout=seconds + 1)
     try:
         return cache.incr(key) <= count

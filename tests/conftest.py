@@ -87,3 +87,14 @@ def server(server_env):
     process = Server(server_env).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def two_servers(server_env):
+    """Two daphne processes sharing the database and Redis."""
+    from .servers import Server
+
+    servers = [Server(server_env).start(), Server(server_env).start()]
+    yield servers
+    for process in servers:
+        process.stop()

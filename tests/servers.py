@@ -38,6 +38,8 @@ def server_environment(database_url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings",
         # Browser and load tests post faster than people; the limits have their own tests.
         RATE_LIMITS="off",
+        # Test runs sharing one Redis must not hear each other's rooms.
+        CHANNEL_PREFIX=f"parley-test-{os.getpid()}",
         PYTHONUNBUFFERED="1",
     )
     return env
@@ -75,9 +77,12 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        return daphne_command("-b", "127.0.0.1", "-p", str(self.port))
+
     def start(self) -> "Server":
         self.process = subprocess.Popen(
-            daphne_command("-b", "127.0.0.1", "-p", str(self.port)),
+            self.command(),
             cwd=ROOT,
             env=self.env,
             stdout=self.log_file(),
@@ -197,18 +202,37 @@ def rss_kib(pid: int) -> int:
     raise RuntimeError("no VmRSS")
 
 
+def run_python(env: dict[str, str], *args: str, check: bool = False):
+    """Run Python in the project folder (manage.py commands, say) and capture the output."""
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, check=check
+    )
+
+
 def stored_messages(env: dict[str, str], slug: str) -> int:
     """How many messages the servers' database holds for a room."""
     code = (
         "from rooms.models import Message; "
         f"print(Message.objects.filter(room__slug={slug!r}).count())"
     )
-    result = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", code],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+    return int(run_python(env, "manage.py", "shell", "-c", code, check=True).stdout.split()[-1])
+
+
+async def room_socket(server: Server, slug: str, cookies, **options):
+    """A room's WebSocket opened the way the page opens it (same origin, session cookie)."""
+    import websockets
+
+    return await websockets.connect(
+        server.url.replace("http", "ws") + f"/ws/rooms/{slug}/",
+        origin=server.url,
+        additional_headers={"Cookie": cookie_header(cookies)},
+        **options,
     )
-    return int(result.stdout.split()[-1])
+
+
+async def message_with(socket, text: str) -> str:
+    """The first message push that carries text (skipping earlier ones)."""
+    while True:
+        frame = await socket.recv()
+        if "beforeend:#messages" in frame and text in frame:
+            return frame

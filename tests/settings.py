@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("SECRET_KEY", "tests-only-not-secret")
 
 from config.settings import *  # noqa: F403
-from config.settings import STORAGES
+from config.settings import CHANNEL_LAYERS, STORAGES
 
 # In-process tests render templates without a collectstatic manifest;
 # tests that start real servers collect static files and use the real storage.
@@ -13,3 +13,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests post faster than people do; tests/test_limits.py turns the limits back on.
 RATE_LIMITS = False
+
+# Test runs sharing one Redis must not hear each other's rooms.
+if "CONFIG" in CHANNEL_LAYERS["default"]:
+    CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"parley-test-{os.getpid()}"

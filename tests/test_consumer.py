@@ -244,7 +244,7 @@ async def test_a_lost_delivery_is_filled_from_the_record_before_the_next_push():
     await bob.send_to(frame("three"))
     received = []
     while len(received) < 3:
-        received += seqs(await receive_message(ada))
+        received += seqs(await ada.receive_from(timeout=5))
     assert received == [1, 2, 3]
     await ada.disconnect()
     await bob.disconnect()

@@ -14,44 +14,27 @@ import statistics
 import time
 
 import pytest
-import websockets
 
 from .conftest import needs_redis
-from .servers import Server, cookie_header, join, rss_kib, stored_messages
+from .servers import (
+    Server,
+    cookie_header,
+    join,
+    message_with,
+    room_socket,
+    rss_kib,
+    stored_messages,
+)
 
 pytestmark = needs_redis
 
 SEQ = re.compile(rb'data-seq="(\d+)"')
 
 
-@pytest.fixture
-def two_servers(server_env):
-    servers = [Server(server_env).start(), Server(server_env).start()]
-    yield servers
-    for server in servers:
-        server.stop()
-
-
-async def connect(server: Server, slug: str, cookies) -> websockets.ClientConnection:
-    return await websockets.connect(
-        server.url.replace("http", "ws") + f"/ws/rooms/{slug}/",
-        origin=server.url,
-        additional_headers={"Cookie": cookie_header(cookies)},
-        max_queue=None,
-    )
-
-
-async def message_with(socket, text: str) -> str:
-    while True:
-        frame = await socket.recv()
-        if "beforeend:#messages" in frame and text in frame:
-            return frame
-
-
 async def test_messages_cross_between_two_server_processes(two_servers):
     one, two = two_servers
-    ada = await connect(one, "across", join(one.url, "Across", "ada"))
-    bob = await connect(two, "across", join(two.url, "Across", "bob"))
+    ada = await room_socket(one, "across", join(one.url, "Across", "ada"))
+    bob = await room_socket(two, "across", join(two.url, "Across", "bob"))
     await ada.send(json.dumps({"message": "from process one"}))
     await message_with(bob, "from process one")
     await bob.send(json.dumps({"message": "from process two"}))
@@ -70,7 +53,7 @@ async def test_load_many_sockets_several_senders_nothing_lost(two_servers):
     one, two = two_servers
     sessions = [join(one.url, "Load", f"user{n}") for n in range(20)]
     clients = [
-        await connect((one, two)[n % 2], "load", sessions[n % len(sessions)])
+        await room_socket((one, two)[n % 2], "load", sessions[n % len(sessions)], max_queue=None)
         for n in range(sockets)
     ]
     received: list[list[int]] = [[] for _ in clients]
@@ -124,8 +107,11 @@ async def test_a_client_that_never_reads_does_not_hold_up_the_room(server_env):
     server = Server(server_env).start()
     try:
         cookies = join(server.url, "Stuck", "reader")
-        reader = await connect(server, "stuck", cookies)
-        sender = await connect(server, "stuck", join(server.url, "Stuck", "sender"))
+        reader = await room_socket(server, "stuck", cookies, max_queue=None)
+        # The sender never reads its copies: let them pile up in the client, not block it.
+        sender = await room_socket(
+            server, "stuck", join(server.url, "Stuck", "sender"), max_queue=None
+        )
         sent_at: dict[str, float] = {}
         latency: dict[str, list[float]] = {"alone": [], "with a stuck socket": []}
         phase = "alone"

@@ -22,14 +22,6 @@ def browser():
     yield from launch()
 
 
-@pytest.fixture
-def two_servers(server_env):
-    servers = [Server(server_env).start(), Server(server_env).start()]
-    yield servers
-    for server in servers:
-        server.stop()
-
-
 def test_a_page_whose_process_died_catches_up_exactly_once(browser, two_servers):
     one, two = two_servers
     ada = enter(browser, one, "Failover", "ada")

@@ -3,8 +3,6 @@
 import asyncio
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 import websockets
@@ -17,7 +15,7 @@ from hypothesis import strategies as st
 from rooms.models import Message, Room
 
 from .conftest import open_socket
-from .servers import ROOT, cookie_header, join
+from .servers import join, room_socket, run_python
 from .test_consumer import frame, make_room, receive_message
 from .xss import PAYLOADS
 
@@ -104,14 +102,7 @@ def test_check_deploy_is_clean_under_production_settings():
         "SECRET_KEY": "k" * 20 + "Zq8-vN3pW_x2Lr7tYb5Hc9Mf" + "u" * 20,
         "ALLOWED_HOSTS": "chat.example.org",
     }
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_python(env, "manage.py", "check", "--deploy", "--fail-level", "WARNING")
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
 
@@ -139,13 +130,9 @@ def test_forms_need_csrf():
 
 async def test_raw_socket_abuse_is_answered_and_the_room_keeps_working(server):
     """Invalid UTF-8 and oversized frames end only the offending socket; no traceback."""
-    url = server.url.replace("http", "ws") + "/ws/rooms/abuse/"
 
     async def connect(name):
-        cookies = join(server.url, "Abuse", name)
-        return await websockets.connect(
-            url, origin=server.url, additional_headers={"Cookie": cookie_header(cookies)}
-        )
+        return await room_socket(server, "abuse", join(server.url, "Abuse", name))
 
     bystander = await connect("bystander")
     for abuse, code in ((b"\xff\xfe not utf-8", 1007), (b"x" * 1_000_000, 1009)):

@@ -2,18 +2,16 @@
 
 import json
 import os
-import subprocess
-import sys
+import secrets
 
 import pytest
 from channels.db import database_sync_to_async
-from django.core.cache import cache
 
 from rooms import limits
 from rooms.models import Message
 
 from .conftest import open_socket
-from .servers import ROOT
+from .servers import run_python
 from .test_consumer import frame, make_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -22,11 +20,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture(autouse=True)
 def limits_on(settings, monkeypatch):
     settings.RATE_LIMITS = True
-    cache.clear()
-    # One fixed moment: the test never straddles two counting windows.
-    monkeypatch.setattr(limits.time, "time", lambda: 1_000_000.0)
-    yield
-    cache.clear()
+    # One fixed moment of its own for each test: it never straddles two counting
+    # windows, and never meets another test's (or another test run's) counts.
+    moment = float(secrets.randbelow(10**9) * 3600)
+    monkeypatch.setattr(limits, "now", lambda: moment)
 
 
 async def stored() -> int:
@@ -95,12 +92,7 @@ def test_too_many_sign_ups_from_one_address(client):
 def test_rate_limits_env_switch(value, on):
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "SECRET_KEY": "x"}
     env["RATE_LIMITS"] = value
-    result = subprocess.run(
-        [sys.executable, "-c", "from django.conf import settings; print(settings.RATE_LIMITS)"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
+    result = run_python(
+        env, "-c", "from django.conf import settings; print(settings.RATE_LIMITS)", check=True
     )
     assert json.loads(result.stdout.strip().lower()) is on

@@ -7,31 +7,15 @@ import pytest
 import websockets
 
 from .conftest import REDIS_URL, needs_redis
-from .servers import cookie_header, join
-
-
-async def browser_socket(server, slug: str, cookies):
-    return await websockets.connect(
-        server.url.replace("http", "ws") + f"/ws/rooms/{slug}/",
-        origin=server.url,
-        additional_headers={"Cookie": cookie_header(cookies)},
-    )
-
-
-async def message_with(socket, text: str) -> str:
-    """The first message push that carries text (skipping earlier ones)."""
-    while True:
-        frame = await socket.recv()
-        if "beforeend:#messages" in frame and text in frame:
-            return frame
+from .servers import join, message_with, room_socket
 
 
 async def test_two_clients_chat_through_a_real_server(server):
     ada_cookies = join(server.url, "Round Trip", "ada")
     bob_cookies = join(server.url, "Round Trip", "bob")
     async with (
-        await browser_socket(server, "round-trip", ada_cookies) as ada,
-        await browser_socket(server, "round-trip", bob_cookies) as bob,
+        await room_socket(server, "round-trip", ada_cookies) as ada,
+        await room_socket(server, "round-trip", bob_cookies) as bob,
     ):
         await ada.send(json.dumps({"message": "hi bob"}))
         await message_with(bob, "hi bob")
@@ -56,8 +40,8 @@ async def test_idle_sockets_survive_a_quiet_room_then_still_chat(server):
     ada_cookies = join(server.url, "Quiet", "ada")
     bob_cookies = join(server.url, "Quiet", "bob")
     async with (
-        await browser_socket(server, "quiet", ada_cookies) as ada,
-        await browser_socket(server, "quiet", bob_cookies) as bob,
+        await room_socket(server, "quiet", ada_cookies) as ada,
+        await room_socket(server, "quiet", bob_cookies) as bob,
     ):
         # Quiet for 15 s: nothing may arrive and neither socket may close.
         for socket in (ada, bob):
