@@ -253,3 +253,15 @@ def test_a_message_already_on_the_page_is_never_shown_twice(browser, server):
     say(bob, "four")
     expect(bodies(ada)).to_have_text(["one", "two", "three", "four"])
     assert ada.locator("#messages > .message").count() == 4
+
+
+def test_with_the_socket_down_the_form_posts_the_plain_way(browser, server):
+    ada = enter(browser, server, "Fallback", "ada")
+    bob = enter(browser, server, "Fallback", "bob")
+    # What the page does when htmx reports the socket closed (as after a drop).
+    ada.evaluate("document.querySelector('.room').dataset.connection = 'closed'")
+    expect(ada.get_by_role("status").get_by_text("Reconnecting")).to_be_visible()
+    say(ada, "sent while the socket was down")
+    expect(ada).to_have_url(re.compile(r"/rooms/fallback/#message-\d+$"))
+    expect(bodies(ada)).to_have_text(["sent while the socket was down"])
+    expect(bodies(bob)).to_have_text(["sent while the socket was down"])

@@ -39,7 +39,7 @@ frames = st.one_of(
 
 
 @hypothesis_settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(batch=st.lists(frames, min_size=1, max_size=12))
 def test_random_frames_always_get_an_answer_and_the_socket_survives(batch):
