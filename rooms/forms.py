@@ -52,13 +52,12 @@ class JoinForm(forms.Form):
 
 
 class MessageForm(forms.Form):
-    """The composer; the rules themselves live on the model (Room.post)."""
+    """The composer's plain POST; the rules live on the model (Room.post), and the
+    box itself is drawn by templates/rooms/_composer_input.html for page and push."""
 
     message = forms.CharField(
-        label="Message",
         max_length=MESSAGE_MAX_LENGTH,
         error_messages={"required": "Write something before sending."},
-        widget=forms.TextInput(attrs={"autocomplete": "off", "id": "message-input"}),
     )
 
 
