@@ -2,7 +2,7 @@
 
 import logging
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
@@ -26,6 +26,12 @@ def group_name(room_id: int) -> str:
 def render_push(partial: str, **context) -> str:
     """An out-of-band fragment from templates/rooms/push.html, ready for htmx."""
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
+
+
+@cache
+def sent_ack() -> str:
+    """The sender's acknowledgement (its error line cleared): the same bytes every time."""
+    return render_push("sent")
 
 
 def draw_message(message: Message) -> str:

@@ -15,10 +15,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import identity, limits, recovery
-from .broadcast import MESSAGE_EVENT, group_name, publish, render_push
+from . import identity, recovery
+from .broadcast import MESSAGE_EVENT, group_name, publish, render_push, sent_ack
 from .delivery import RoomFeed
 from .models import Message, Room
+from .posting import post_message
 
 log = logging.getLogger(__name__)
 
@@ -140,19 +141,14 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def post(self, text: str) -> None:
         try:
-            message = await database_sync_to_async(self.store)(text)
+            message = await database_sync_to_async(post_message)(self.room, self.me, text)
         except ValidationError as error:
             # The refused text goes back into the box: nothing typed is lost.
             reasons = " ".join(error.message_dict.get("body", error.messages))
             await self.send(render_push("error", error=reasons, text=text))
             return
         await publish(message)
-        await self.send(render_push("sent"))
-
-    def store(self, text: str) -> Message:
-        if not limits.allow("message", self.me.key):
-            raise ValidationError({"body": limits.refusal("message")}, code="rate")
-        return self.room.post(self.me.name, text, guest=self.me.guest)
+        await self.send(sent_ack())
 
     async def room_message(self, event: dict[str, Any]) -> None:
         await self.feed.push(event["seq"], event["html"])

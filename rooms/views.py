@@ -10,6 +10,7 @@ from . import identity, limits
 from .broadcast import end_identity, publish_sync
 from .forms import JoinForm, MessageForm, SignupForm
 from .models import Room, author_tag
+from .posting import is_rate_limited, post_message
 
 
 def see_other(url: str) -> HttpResponse:
@@ -71,18 +72,15 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     status = 200
     if request.method == "POST" and form.is_valid():
         # The plain-form path for pages without JavaScript (or without a socket).
-        if not limits.allow("message", me.key):
-            form.add_error("message", limits.refusal("message"))
-            status = 429
+        try:
+            message = post_message(room, me, form.cleaned_data["message"])
+        except ValidationError as error:
+            form.add_error("message", error.message_dict.get("body", error.messages))
+            status = 429 if is_rate_limited(error) else 400
         else:
-            try:
-                message = room.post(me.name, form.cleaned_data["message"], guest=me.guest)
-            except ValidationError as error:
-                form.add_error("message", error.message_dict.get("body", error.messages))
-            else:
-                publish_sync(message)
-                return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
-    if form.errors and status == 200:
+            publish_sync(message)
+            return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
+    elif form.errors:
         status = 400
     context = {
         "room": room,
