@@ -13,9 +13,10 @@ from .models import Message
 
 log = logging.getLogger(__name__)
 
-# Handled by RoomConsumer.room_message: forward ready bytes to one socket.
+# Group events; rooms/fanout.py hands each to the group's sockets' handlers.
+# RoomConsumer.room_message: a drawn message, in the room's order.
 MESSAGE_EVENT = "room.message"
-# Handled by RoomConsumer.identity_ended: close a socket whose identity ended.
+# RoomConsumer.identity_ended: close a socket whose identity ended.
 IDENTITY_ENDED_EVENT = "identity.ended"
 
 
@@ -53,13 +54,18 @@ def render_messages(messages: Sequence[Message]) -> str:
     return render_push("messages", drawn=drawn, cursor=messages[-1].seq)
 
 
+def message_event(message: Message) -> dict:
+    """A room event: the drawn message and its number, which keeps every socket in order."""
+    group = group_name(message.room_id)
+    html = render_messages([message])
+    return {"type": MESSAGE_EVENT, "group": group, "seq": message.seq, "html": html}
+
+
 async def publish(message: Message) -> None:
     """Tell everyone in the message's room about it: one render, one group send."""
     try:
-        await get_channel_layer().group_send(
-            group_name(message.room_id),
-            {"type": MESSAGE_EVENT, "seq": message.seq, "html": render_messages([message])},
-        )
+        event = message_event(message)
+        await get_channel_layer().group_send(event["group"], event)
     except Exception:
         # The message is stored, so it is not lost: readers fill the gap from the
         # database when the layer is back (see rooms/recovery.py).
@@ -71,4 +77,5 @@ publish_sync = async_to_sync(publish)
 
 def end_identity(key: str) -> None:
     """Close every socket opened under an identity (logged out, or renamed)."""
-    async_to_sync(get_channel_layer().group_send)(key, {"type": IDENTITY_ENDED_EVENT})
+    event = {"type": IDENTITY_ENDED_EVENT, "group": key}
+    async_to_sync(get_channel_layer().group_send)(key, event)

@@ -15,8 +15,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import identity, recovery
-from .broadcast import MESSAGE_EVENT, group_name, publish, render_push, sent_ack
+from . import fanout, identity, recovery
+from .broadcast import group_name, publish, render_push, sent_ack
 from .delivery import RoomFeed
 from .models import Message, Room
 from .posting import post_message
@@ -63,6 +63,10 @@ def frame_cursor(frame: dict[str, Any]) -> int:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
+    # Group events come through this process's hub (rooms/fanout.py), not through a
+    # channel of the socket's own: no Redis subscription or queue per socket.
+    channel_layer_alias = None
+
     room: Room | None = None
     me: identity.Identity | None = None
     group: str | None = None
@@ -84,14 +88,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=code, reason=reason)
             return
         self.group = group_name(self.room.pk)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.channel_layer.group_add(self.me.key, self.channel_name)
-        # Read after joining the group: a message posted in between is then either
+        self.feed = RoomFeed(self.send, self.read_after)
+        await fanout.hub().join(self.group, self)
+        await fanout.hub().join(self.me.key, self)
+        # Read after joining the room: a message posted in between is then either
         # counted here or arrives as a push.
         seen = await database_sync_to_async(self.room_last_seq)()
-        self.feed = RoomFeed(self.send, self.read_after, seen)
         recovery.watch(self.feed, self.room.pk)
         await self.accept()
+        await self.feed.start(seen)
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
 
     @cached_property
@@ -111,21 +116,13 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def read_after(self, seq: int, limit: int) -> list[Message]:
         return await database_sync_to_async(self.room.messages_after)(seq, limit)
 
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # The per-recipient push needs no database connection: skip the hop to the
-        # database thread that Channels makes before every handler to close stale ones.
-        if message["type"] == MESSAGE_EVENT:
-            await self.room_message(message)
-        else:
-            await super().dispatch(message)
-
     async def disconnect(self, code: int) -> None:
         if self.group:
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             self.feed.close()
             recovery.unwatch(self.feed)
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(self.me.key, self.channel_name)
+            await fanout.hub().leave(self.group, self)
+            await fanout.hub().leave(self.me.key, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:

@@ -23,12 +23,12 @@ class RoomFeed:
         self,
         send: Callable[[str], Awaitable[None]],
         read_after: Callable[[int, int], Awaitable[Sequence[Message]]],
-        seen: int,
     ):
         self.send = send
         self.read_after = read_after
-        # Every message up to this number has been sent (or was on the page already).
-        self.seen = seen
+        # Every message up to this number has been sent (or was on the page already);
+        # None until start(): pushes that arrive before then wait in `early`.
+        self.seen: int | None = None
         self.early: dict[int, str] = {}
         self.lock = asyncio.Lock()
         self.gap_timer: asyncio.TimerHandle | None = None
@@ -36,25 +36,41 @@ class RoomFeed:
         # What `seen` was at the last check, if the socket was behind the record then.
         self.behind_at: int | None = None
 
+    async def start(self, seen: int) -> None:
+        """Begin with the room's newest number as read once the socket listened."""
+        async with self.lock:
+            self.seen = seen
+            self.early = {seq: html for seq, html in self.early.items() if seq > seen}
+            await self._send_early()
+        self._wait_for_gap()
+
     async def push(self, seq: int, html: str) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes."""
-        async with self.lock:
-            if seq <= self.seen:
-                return
-            self.early[seq] = html
-            await self._send_early()
-        if self.early and self.gap_timer is None:
+        if self.seen is not None and seq <= self.seen:
+            return
+        self.early[seq] = html
+        # Before start, or while a catch-up reads the record, whoever holds the lock
+        # sends it when done: the push never waits, so neither does the room.
+        if self.seen is not None and not self.lock.locked():
+            async with self.lock:
+                await self._send_early()
+        self._wait_for_gap()
+
+    def _wait_for_gap(self) -> None:
+        if self.early and self.gap_timer is None and self.seen is not None:
             self.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._fill_later)
 
     async def catch_up(self, after: int) -> None:
         """Send every message after `after` from the record, however many there are."""
         async with self.lock:
             await self._read_from(after)
+        self._wait_for_gap()
 
     async def fill(self) -> None:
         """Read whatever came after the last message sent (a gap, or a lost layer)."""
         async with self.lock:
             await self._read_from(self.seen)
+        self._wait_for_gap()
 
     async def _read_from(self, after: int) -> None:
         while True:
@@ -81,6 +97,8 @@ class RoomFeed:
 
     def check(self, newest: int) -> None:
         """The room's newest message, read now: fill if nothing moved since the last check."""
+        if self.seen is None:
+            return
         behind = newest > self.seen
         if behind and self.behind_at == self.seen:
             self._start_fill()

@@ -81,7 +81,7 @@ def server_env(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def server(server_env):
-    """One daphne process shared by the tests that only need it running."""
+    """One server process shared by the tests that only need it running."""
     from .servers import Server
 
     process = Server(server_env).start()
@@ -91,7 +91,7 @@ def server(server_env):
 
 @pytest.fixture
 def two_servers(server_env):
-    """Two daphne processes sharing the database and Redis."""
+    """Two server processes sharing the database and Redis."""
     from .servers import Server
 
     servers = [Server(server_env).start(), Server(server_env).start()]

@@ -1,4 +1,4 @@
-"""Real server processes for tests: daphne on a free port, with the flags deployments use."""
+"""Real server processes for tests: uvicorn on a free port, with the flags deployments use."""
 
 import http.cookiejar
 import os
@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from rooms.management.commands.serve import daphne_command
+from rooms.management.commands.serve import server_command
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -66,7 +66,7 @@ def prepare_database(tmp_dir: Path) -> str:
 
 
 class Server:
-    """One daphne process serving config.asgi:application; can be stopped and restarted."""
+    """One server process for config.asgi:application; can be stopped and restarted."""
 
     def __init__(self, env: dict[str, str], port: int | None = None):
         self.env = env
@@ -78,7 +78,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        return daphne_command("-b", "127.0.0.1", "-p", str(self.port))
+        return server_command("--host", "127.0.0.1", "--port", str(self.port))
 
     def start(self) -> "Server":
         self.process = subprocess.Popen(

@@ -1,4 +1,4 @@
-"""What people see in a real Chromium, against a real daphne process."""
+"""What people see in a real Chromium, against a real server process."""
 
 import os
 import re

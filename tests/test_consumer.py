@@ -251,7 +251,7 @@ async def test_a_lost_delivery_is_filled_from_the_record_before_the_next_push():
 
 
 async def test_pushes_that_overtake_each_other_arrive_once_and_in_order():
-    from rooms.broadcast import MESSAGE_EVENT, group_name, render_messages
+    from rooms.broadcast import group_name, message_event
 
     room = await make_room()
     ada = await joined_socket()
@@ -259,10 +259,7 @@ async def test_pushes_that_overtake_each_other_arrive_once_and_in_order():
     first, second = await database_sync_to_async(lambda: list(room.messages.all()))()
     layer = get_channel_layer()
     for message in (second, first):  # another process's push overtakes this one's
-        await layer.group_send(
-            group_name(room.pk),
-            {"type": MESSAGE_EVENT, "seq": message.seq, "html": render_messages([message])},
-        )
+        await layer.group_send(group_name(room.pk), message_event(message))
     received = seqs(await ada.receive_from()) + seqs(await ada.receive_from())
     assert received == [1, 2]
     assert await ada.receive_nothing()

@@ -1,6 +1,6 @@
 """Nothing lost: several server processes sharing Redis and the database, under load.
 
-These run real daphne processes sharing Redis and the database, so they need
+These run real server processes sharing Redis and the database, so they need
 REDIS_URL (CI's second pass sets it, with PostgreSQL).
 """
 

@@ -1,6 +1,6 @@
 """Pages that lose their server process or their Redis, and come back whole.
 
-Real daphne processes sharing Redis and the database, real Chromium pages; they
+Real server processes sharing Redis and the database, real Chromium pages; they
 need REDIS_URL (CI's second pass sets it, with PostgreSQL).
 """
 

@@ -1,4 +1,4 @@
-"""The production shape: `manage.py serve` (daphne per core), DEBUG off, PostgreSQL, Redis."""
+"""The production shape: `manage.py serve` (uvicorn workers), DEBUG off, PostgreSQL, Redis."""
 
 import json
 import re
@@ -20,7 +20,7 @@ from .servers import (
 def get(url: str, **headers):
     request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status, dict(response.headers), response.read()
+        return response.status, response.headers, response.read()
 
 
 class ServeCommand(Server):
@@ -59,7 +59,7 @@ async def test_production_server_is_ready_serves_static_and_chats(server_env):
             await socket.close()
         server.wait_for_log('"ws.close"', count=2)
     finally:
-        logs = server.stop(signal.SIGTERM)  # serve passes it on to its daphne processes
+        logs = server.stop(signal.SIGTERM)  # uvicorn stops its workers
     lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
     events = {line["event"] for line in lines}
     assert {"http.request", "ws.open", "ws.close"} <= events

@@ -1,4 +1,4 @@
-"""The deployed shape: a real daphne process, real sockets, idle rooms that stay alive."""
+"""The deployed shape: a real server process, real sockets, idle rooms that stay alive."""
 
 import asyncio
 import json
