@@ -124,7 +124,7 @@ def test_day_separators_between_days(joined, room):
     page = joined.get(room.get_absolute_url()).content.decode()
     days = re.findall(r'<h2 class="day"><time datetime="([\d-]+)">([^<]+)</time></h2>', page)
     assert days == [
-        ("2026-01-10", "Saturday 10 January 2026"),
+        ("2026-01-10", "Saturday, 10 January 2026"),
         ((now - datetime.timedelta(days=1)).date().isoformat(), "Yesterday"),
         (now.date().isoformat(), "Today"),
     ]
@@ -137,7 +137,9 @@ def test_day_label_reads_well_without_script():
     now = timezone.now()
     assert day_label(now) == "Today"
     assert day_label(now - datetime.timedelta(days=1)) == "Yesterday"
-    assert day_label(datetime.datetime(2025, 3, 2, 9, tzinfo=datetime.UTC)) == "Sunday 2 March 2025"
+    assert (
+        day_label(datetime.datetime(2025, 3, 2, 9, tzinfo=datetime.UTC)) == "Sunday, 2 March 2025"
+    )
     assert day_label(None) == ""
 
 

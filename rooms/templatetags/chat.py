@@ -86,4 +86,4 @@ def day_label(value: datetime.datetime | None) -> str:
         return "Today"
     if day == today - datetime.timedelta(days=1):
         return "Yesterday"
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return f"{day:%A}, {day.day} {day:%B %Y}"
