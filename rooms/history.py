@@ -36,9 +36,8 @@ def before(room: Room, seq: int | None, size: int = HISTORY_LENGTH) -> Page:
     rows = list(query[: size + 1])
     shown = rows[:size][::-1]
     older = shown[0].seq if len(rows) > size else None
-    newer = None
-    if seq is not None and shown and room.messages.filter(seq__gt=shown[-1].seq).exists():
-        newer = shown[-1].seq
+    # The room row knows its newest number: no second query for the "newer" link.
+    newer = shown[-1].seq if seq is not None and shown and shown[-1].seq < room.last_seq else None
     return Page(shown, older=older, newer=newer)
 
 
