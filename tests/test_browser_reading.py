@@ -2,6 +2,7 @@
 
 import datetime
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -198,3 +199,30 @@ def test_links_and_mentions(browser, server):
     assert log(bob).locator(".mention").evaluate(background) != (
         log(cleo).locator(".mention").evaluate(background)
     )
+
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_reading_marks_pass_accessibility_checks(browser, server, server_env, scheme):
+    room = f"Marks {scheme}"
+    seed(server_env, room, 40, at="2026-01-10T08:00:00+00:00")
+    ada = enter(browser, server, room, "ada", color_scheme=scheme, bypass_csp=True)
+    bob = enter(browser, server, room, "bob", color_scheme=scheme)
+    ada.evaluate(HIDE)
+    say(bob, "@ada see https://example.com")
+    expect(log(ada)).to_contain_text("@ada see")
+    ada.evaluate(SHOW)
+    expect(ada.get_by_role("separator", name="New messages")).to_be_visible()
+    log(ada).locator(".message[data-seq='5']").scroll_into_view_if_needed()
+    say(bob, "one more")
+    expect(ada.get_by_role("button", name="New messages ↓")).to_be_visible()
+    ada.add_script_tag(path=AXE)
+    result = ada.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]])
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    assert serious == []
