@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import identity, limits
+from . import history, identity, limits
 from .broadcast import end_identity, publish_sync
 from .forms import JoinForm, MessageForm, SignupForm
 from .models import Room, author_tag
@@ -82,14 +82,30 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         status = 400
+    page = history_page(request, room)
+    if request.htmx and request.method == "GET" and "before" in request.GET:
+        # The history loader: just the older messages and the next loader.
+        return render(request, "rooms/older.html", {"room": room, "page": page})
     context = {
         "room": room,
         "me": me,
         "me_tag": author_tag(me.name, me.guest),
-        "history": room.latest_messages(),
+        "history": page.messages,
+        "page": page,
+        # Reading back: a plain page, no live updates appended after a gap.
+        "archive": not page.is_latest,
         "form": form,
     }
     return render(request, "rooms/room.html", context, status=status)
+
+
+def history_page(request: HttpRequest, room: Room) -> history.Page:
+    """The page of messages a room URL asks for: ?before=<seq>, ?after=<seq> or the newest."""
+    if (before := history.cursor(request.GET.get("before"))) is not None:
+        return history.before(room, before)
+    if (after := history.cursor(request.GET.get("after"))) is not None:
+        return history.after(room, after)
+    return history.latest(room)
 
 
 @require_http_methods(["GET", "POST"])

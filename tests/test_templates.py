@@ -8,7 +8,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.template.loader import get_template, render_to_string
 from django.test import RequestFactory
 
-from rooms import broadcast
+from rooms import broadcast, history
 from rooms.forms import JoinForm, MessageForm
 from rooms.identity import Identity
 from rooms.models import Message, Room
@@ -31,6 +31,8 @@ def sample(db):
         "room": room,
         "message": message,
         "history": [message],
+        "page": history.latest(room),
+        "day": message.created,
         "me": Identity("ada <3", guest=True, key="session.x"),
         "me_tag": message.author_tag,
         "form": form,

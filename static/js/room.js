@@ -21,7 +21,8 @@ if (room) {
     for (const message of [...event.detail.fragment.children]) {
       document.getElementById(message.id)?.remove();
       let before = list.lastElementChild;
-      while (before && Number(before.dataset.seq) > Number(message.dataset.seq)) {
+      // Day separators and the unread divider carry no data-seq: step over them.
+      while (before && !(Number(before.dataset.seq) < Number(message.dataset.seq))) {
         before = before.previousElementSibling;
       }
       if (before) before.after(message); else list.prepend(message);

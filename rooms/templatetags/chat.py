@@ -1,0 +1,89 @@
+"""Safe formatting for message text: links, @mentions and line breaks, nothing else.
+
+Everything a person typed is escaped piece by piece; the only markup in the result is
+what this module writes itself, so no input can open a tag or an attribute.
+"""
+
+import datetime
+import hashlib
+import re
+
+from django import template
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+register = template.Library()
+
+# A web address: http(s) and whatever follows up to a space or a character that
+# never belongs in one unquoted. Trailing punctuation is given back to the sentence.
+URL = r"https?://[^\s<>\"'`]+"
+# A mention: @ at the start or after a non-word character, then a name without spaces.
+MENTION = r"(?<![\w@])@(?P<name>\w[\w.\-]*)"
+TOKENS = re.compile(f"(?P<url>{URL})|(?P<mention>{MENTION})|(?P<newline>\n)")
+TRAILING = ".,;:!?)]}*"
+
+
+def mention_tag(name: str) -> str:
+    """A CSS-safe token for a name as people write it after @ (any letter case)."""
+    return "n" + hashlib.blake2s(name.casefold().encode(), digest_size=6).hexdigest()
+
+
+@register.simple_tag
+def mention_tag_for(name: str) -> str:
+    return mention_tag(name)
+
+
+def _link(url: str) -> tuple[str, str]:
+    """The link markup for a matched address, and any punctuation that ends the sentence."""
+    tail = ""
+    while url and url[-1] in TRAILING:
+        # A closing bracket that opened inside the address belongs to it (Wikipedia links).
+        if url[-1] == ")" and url.count("(") >= url.count(")"):
+            break
+        tail = url[-1] + tail
+        url = url[:-1]
+    if re.fullmatch(r"https?://", url):
+        return escape(url + tail), ""
+    href = escape(url)
+    return f'<a href="{href}" target="_blank" rel="noopener nofollow ugc">{href}</a>', escape(tail)
+
+
+@register.filter(is_safe=True)
+def chat(text: str) -> SafeString:
+    """Message text as HTML: escaped, with clickable links, marked mentions, line breaks."""
+    text = str(text)
+    out: list[str] = []
+    start = 0
+    for match in TOKENS.finditer(text):
+        out.append(escape(text[start : match.start()]))
+        start = match.end()
+        if match["url"]:
+            out.extend(_link(match["url"]))
+        elif match["mention"]:
+            name = match["name"]
+            # Names end before trailing dots and dashes ("thanks @ada.").
+            stripped = name.rstrip(".-")
+            rest = name[len(stripped) :]
+            out.append(
+                f'<span class="mention" data-mention="{mention_tag(stripped)}">'
+                f"@{escape(stripped)}</span>{escape(rest)}"
+            )
+        else:
+            out.append("<br>")
+    out.append(escape(text[start:]))
+    return mark_safe("".join(out))  # noqa: S308 -- every piece of input is escaped above
+
+
+@register.filter
+def day_label(value: datetime.datetime | None) -> str:
+    """'Today', 'Yesterday' or the date, in the server's zone (pages read without script)."""
+    if not isinstance(value, datetime.datetime):
+        return ""
+    day = timezone.localtime(value).date()
+    today = timezone.localdate()
+    if day == today:
+        return "Today"
+    if day == today - datetime.timedelta(days=1):
+        return "Yesterday"
+    return f"{day:%A}, {day.day} {day:%B %Y}"

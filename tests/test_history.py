@@ -1,0 +1,280 @@
+"""Reading the room: history pages, day separators, safe formatting, times."""
+
+import datetime
+import re
+from html.parser import HTMLParser
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from rooms import history
+from rooms.models import Message, Room
+from rooms.templatetags.chat import chat, day_label, mention_tag
+
+from .xss import PAYLOADS
+
+
+def fill(room: Room, count: int) -> None:
+    for n in range(1, count + 1):
+        room.post("ada", f"message {n}")
+
+
+def bodies(html: str) -> list[str]:
+    return re.findall(r'<p class="message__body">([^<]*)</p>', html)
+
+
+# -- history pages -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_room_opens_on_the_newest_50_with_a_link_to_older(joined, room):
+    fill(room, 120)
+    page = joined.get(room.get_absolute_url()).content.decode()
+    assert bodies(page) == [f"message {n}" for n in range(71, 121)]
+    assert f'href="{room.get_absolute_url()}?before=71"' in page
+    assert 'hx-trigger="intersect once, click"' in page
+    assert "ws-connect=" in page
+
+
+@pytest.mark.django_db
+def test_older_messages_without_javascript_page_back_and_forth(joined, room):
+    fill(room, 120)
+    url = room.get_absolute_url()
+    older = joined.get(f"{url}?before=71").content.decode()
+    assert bodies(older) == [f"message {n}" for n in range(21, 71)]
+    assert f'href="{url}?before=21"' in older
+    assert f'href="{url}?after=70"' in older
+    # Reading back is a plain page: no live updates appended after a gap.
+    assert "ws-connect=" not in older
+    oldest = joined.get(f"{url}?before=21").content.decode()
+    assert bodies(oldest) == [f"message {n}" for n in range(1, 21)]
+    assert "The start of Django Girls" in oldest
+    assert "?before=" not in oldest
+    newer = joined.get(f"{url}?after=20").content.decode()
+    assert bodies(newer) == [f"message {n}" for n in range(21, 71)]
+    newest = joined.get(f"{url}?after=70").content.decode()
+    assert bodies(newest) == [f"message {n}" for n in range(71, 121)]
+    assert "ws-connect=" in newest
+
+
+@pytest.mark.django_db
+def test_the_loader_gets_only_older_messages_and_the_next_loader(joined, room):
+    fill(room, 120)
+    url = room.get_absolute_url()
+    reply = joined.get(f"{url}?before=71", headers={"HX-Request": "true"}).content.decode()
+    assert "<html" not in reply
+    assert bodies(reply) == [f"message {n}" for n in range(21, 71)]
+    assert 'hx-swap-oob="afterbegin:#messages"' in reply
+    assert reply.strip().startswith(f'<a id="older" class="older" href="{url}?before=21"')
+    last = joined.get(f"{url}?before=21", headers={"HX-Request": "true"}).content.decode()
+    assert bodies(last) == [f"message {n}" for n in range(1, 21)]
+    assert '<p id="older" class="older older--start">' in last
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("value", ["abc", "-5", "1e3", "", "9" * 40, "١٢"])
+def test_a_bad_cursor_shows_the_newest_page(joined, room, value):
+    fill(room, 3)
+    response = joined.get(f"{room.get_absolute_url()}?before={value}")
+    assert response.status_code == 200
+    assert bodies(response.content.decode()) == ["message 1", "message 2", "message 3"]
+
+
+@pytest.mark.django_db
+def test_a_small_room_starts_at_its_start(joined, room):
+    fill(room, 2)
+    page = joined.get(room.get_absolute_url()).content.decode()
+    assert "The start of Django Girls" in page
+    assert "?before=" not in page
+
+
+@pytest.mark.django_db
+def test_a_page_is_one_keyset_query_never_offset(room):
+    fill(room, 120)
+    with CaptureQueriesContext(connection) as queries:
+        page = history.before(room, 40)
+    assert [m.seq for m in page.messages] == list(range(1, 40))
+    assert page.older is None
+    assert page.newer == 39
+    assert len(queries.captured_queries) == 1
+    sql = queries.captured_queries[0]["sql"].upper()
+    assert "OFFSET" not in sql
+    assert '"SEQ" <' in sql
+
+
+# -- day separators ------------------------------------------------------------------
+
+
+def posted_at(room: Room, text: str, when: datetime.datetime) -> Message:
+    message = room.post("ada", text)
+    Message.objects.filter(pk=message.pk).update(created=when)
+    return message
+
+
+@pytest.mark.django_db
+def test_day_separators_between_days(joined, room):
+    now = timezone.now()
+    posted_at(room, "long ago", datetime.datetime(2026, 1, 10, 12, 0, tzinfo=datetime.UTC))
+    posted_at(room, "same day", datetime.datetime(2026, 1, 10, 13, 0, tzinfo=datetime.UTC))
+    posted_at(room, "yesterday", now - datetime.timedelta(days=1))
+    posted_at(room, "today", now)
+    page = joined.get(room.get_absolute_url()).content.decode()
+    days = re.findall(r'<h2 class="day"><time datetime="([\d-]+)">([^<]+)</time></h2>', page)
+    assert days == [
+        ("2026-01-10", "Saturday, 10 January 2026"),
+        ((now - datetime.timedelta(days=1)).date().isoformat(), "Yesterday"),
+        (now.date().isoformat(), "Today"),
+    ]
+    # Each separator comes right before the first message of its day.
+    first_of_yesterday = r"Yesterday</time></h2>\s*<article[^>]*>(?:(?!</article>).)*yesterday"
+    assert re.search(first_of_yesterday, page, re.S)
+
+
+def test_day_label_reads_well_without_script():
+    now = timezone.now()
+    assert day_label(now) == "Today"
+    assert day_label(now - datetime.timedelta(days=1)) == "Yesterday"
+    assert (
+        day_label(datetime.datetime(2025, 3, 2, 9, tzinfo=datetime.UTC)) == "Sunday, 2 March 2025"
+    )
+    assert day_label(None) == ""
+
+
+@pytest.mark.django_db
+def test_times_carry_a_machine_readable_datetime(joined, room):
+    posted_at(room, "hi", datetime.datetime(2026, 1, 10, 23, 30, tzinfo=datetime.UTC))
+    page = joined.get(room.get_absolute_url()).content.decode()
+    assert '<time class="message__time" datetime="2026-01-10T23:30:00+00:00"' in page
+    assert ">23:30</time>" in page
+
+
+# -- safe formatting -----------------------------------------------------------------
+
+
+def test_links_become_clickable_and_keep_their_sentence():
+    html = chat("see https://example.com/a?b=1&c=2, then (http://x.org/wiki/A_(b)).")
+    assert html == (
+        'see <a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
+        'rel="noopener nofollow ugc">https://example.com/a?b=1&amp;c=2</a>, then ('
+        '<a href="http://x.org/wiki/A_(b)" target="_blank" rel="noopener nofollow ugc">'
+        "http://x.org/wiki/A_(b)</a>)."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "javascript:alert(1)",
+        "JavaScript://%0aalert(1)",
+        "data:text/html,<script>x</script>",
+        "ftp://example.com",
+        "http://",
+        "<a href='http://x.org'>x</a>",
+    ],
+)
+def test_nothing_but_http_becomes_a_link(text):
+    html = chat(text)
+    if "http://x.org" in text:
+        # The address in a pasted tag is linked, the tag around it stays text.
+        assert html.startswith("&lt;a href=&#x27;")
+        assert html.count("<a ") == 1
+        assert 'href="http://x.org"' in html
+    else:
+        assert "<a " not in html
+
+
+def test_mentions_are_marked_with_a_tag_for_the_name():
+    html = chat("thanks @Ada. and @bob-the-builder, not mail@ada.org or @@x")
+    assert html == (
+        f'thanks <span class="mention" data-mention="{mention_tag("ada")}">@Ada</span>. and '
+        f'<span class="mention" data-mention="{mention_tag("bob-the-builder")}">'
+        "@bob-the-builder</span>, not mail@ada.org or @@x"
+    )
+    assert re.fullmatch(r"n[0-9a-f]{12}", mention_tag("Zoë <3"))
+
+
+def test_line_breaks_are_kept():
+    assert chat("one\ntwo\n\nthree") == "one<br>two<br><br>three"
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_the_xss_corpus_stays_text(payload):
+    html = chat(payload)
+    assert "<" not in html.replace("<br>", "")
+    assert (
+        html.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", '"')
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+        == payload
+    )
+
+
+class Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.text = ""
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.text += data
+
+
+hostile = st.text(
+    alphabet=st.sampled_from(list("<>\"'&/:=@ \nahjtpsvcrix.()[]`;-_")) | st.characters(),
+    max_size=80,
+)
+with_links = st.lists(
+    st.sampled_from(
+        ["https://", "http://", "javascript:", "@", "<a href=", '"', "'", " ", "x.org/?a=1&b", "&"]
+    )
+    | hostile,
+    max_size=8,
+).map("".join)
+
+
+@given(st.one_of(hostile, with_links))
+@settings(max_examples=600, suppress_health_check=[HealthCheck.too_slow])
+def test_formatting_adds_only_its_own_tags_and_escapes_the_rest(text):
+    html = chat(text)
+    parser = Tags()
+    parser.feed(html)
+    parser.close()
+    for tag, attrs in parser.tags:
+        assert tag in {"a", "span", "br"}
+        if tag == "a":
+            assert set(attrs) == {"href", "target", "rel"}
+            assert attrs["rel"] == "noopener nofollow ugc"
+            assert re.match(r"https?://", attrs["href"])
+        if tag == "span":
+            assert set(attrs) == {"class", "data-mention"}
+            assert re.fullmatch(r"n[0-9a-f]{12}", attrs["data-mention"])
+    # What people read is exactly what was typed (line breaks aside).
+    assert parser.text == text.replace("\n", "")
+    # Every special character that was typed comes out as an entity.
+    stripped = re.sub(r"<(a|span)\b[^>]*>|</(a|span)>|<br>", "", html)
+    assert not re.search(r"[<>\"']", stripped)
+    # No bare ampersand anywhere, links included: an entity typed stays text.
+    assert not re.search(r"&(?!(amp|lt|gt|quot|#x27);)", html)
+
+
+@pytest.mark.django_db
+def test_a_message_is_drawn_formatted_in_page_and_push(joined, room):
+    room.post("bob", "hi @ada\nhttps://example.com <b>")
+    page = joined.get(room.get_absolute_url()).content.decode()
+    expected = (
+        f'hi <span class="mention" data-mention="{mention_tag("ada")}">@ada</span><br>'
+        '<a href="https://example.com" target="_blank" rel="noopener nofollow ugc">'
+        "https://example.com</a> &lt;b&gt;"
+    )
+    assert expected in page
+    # The reader's own mention tag gets the highlight rule, in the nonce'd style.
+    assert f'.mention[data-mention="{mention_tag("ada")}"]' in page
