@@ -15,6 +15,9 @@ log = logging.getLogger(__name__)
 
 # Handled by RoomConsumer.room_message: forward ready bytes to one socket.
 MESSAGE_EVENT = "room.message"
+# Handled by RoomConsumer.room_fragment (and the lobby's socket): forward ready bytes
+# that need no ordering (who is here, who is typing, the topic, the lobby's cards).
+FRAGMENT_EVENT = "room.fragment"
 # Handled by RoomConsumer.identity_ended: close a socket whose identity ended.
 IDENTITY_ENDED_EVENT = "identity.ended"
 
@@ -67,6 +70,15 @@ async def publish(message: Message) -> None:
 
 
 publish_sync = async_to_sync(publish)
+
+
+async def send_fragment(group: str, html: str) -> None:
+    """Send one rendered fragment to every socket in a group, as is."""
+    try:
+        await get_channel_layer().group_send(group, {"type": FRAGMENT_EVENT, "html": html})
+    except Exception:
+        # Live extras only: the page shows the truth again on the next change or reload.
+        log.warning("fragment for %s was not sent", group)
 
 
 def end_identity(key: str) -> None:

@@ -15,8 +15,16 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import identity, recovery
-from .broadcast import MESSAGE_EVENT, group_name, publish, render_push, sent_ack
+from . import about, identity, lobby, presence, recovery, typists
+from .broadcast import (
+    FRAGMENT_EVENT,
+    MESSAGE_EVENT,
+    group_name,
+    publish,
+    render_push,
+    send_fragment,
+    sent_ack,
+)
 from .delivery import RoomFeed
 from .models import Message, Room
 from .posting import post_message
@@ -67,6 +75,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     me: identity.Identity | None = None
     group: str | None = None
     feed: RoomFeed | None = None
+    typing: typists.Throttle | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -91,7 +100,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
         seen = await database_sync_to_async(self.room_last_seq)()
         self.feed = RoomFeed(self.send, self.read_after, seen)
         recovery.watch(self.feed, self.room.pk)
+        self.typing = typists.Throttle()
         await self.accept()
+        await presence.arrive(self.room.pk, self.me, self.conn_id)
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
 
     @cached_property
@@ -116,6 +127,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # database thread that Channels makes before every handler to close stale ones.
         if message["type"] == MESSAGE_EVENT:
             await self.room_message(message)
+        elif message["type"] == FRAGMENT_EVENT:
+            await self.room_fragment(message)
         else:
             await super().dispatch(message)
 
@@ -124,6 +137,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             self.feed.close()
             recovery.unwatch(self.feed)
+            await presence.leave(self.room.pk, self.conn_id)
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.channel_layer.group_discard(self.me.key, self.channel_name)
 
@@ -134,6 +148,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             frame = parse_frame(text_data)
             if "after" in frame:
                 await self.feed.catch_up(frame_cursor(frame))
+            elif "typing" in frame:
+                if self.typing.allow():
+                    await send_fragment(self.group, typists.cue(self.me.name, self.me.guest))
+            elif field := next((f for f in about.FIELDS if f in frame), None):
+                await self.change_about(field, frame[field])
             else:
                 await self.post(frame_text(frame))
         except FrameError as error:
@@ -149,9 +168,29 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         await publish(message)
         await self.send(sent_ack())
+        lobby.touch(self.room.pk)
+
+    async def change_about(self, field: str, value: Any) -> None:
+        if not isinstance(value, str):
+            raise FrameError(UNREADABLE)
+        try:
+            room = await database_sync_to_async(about.change)(self.room, self.me, field, value)
+        except ValidationError as error:
+            reasons = " ".join(error.message_dict.get(field, error.messages))
+            await self.send(render_push("about_error", error=reasons))
+            return
+        await send_fragment(self.group, render_push("about", room=room))
+        await self.send(render_push("about_error", error=""))
+        lobby.touch(room.pk)
 
     async def room_message(self, event: dict[str, Any]) -> None:
         await self.feed.push(event["seq"], event["html"])
+
+    async def room_fragment(self, event: dict[str, Any]) -> None:
+        """Ready bytes that need no ordering (who is here, who is typing, the topic)."""
+        if "presence" in event:
+            presence.heard(self.room.pk, event["html"])
+        await self.send(event["html"])
 
     async def identity_ended(self, event: dict[str, Any]) -> None:
         """Logged out, or renamed in another tab: this socket may not post any more."""
