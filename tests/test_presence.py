@@ -339,3 +339,16 @@ async def test_a_page_load_on_another_process_shows_who_is_here(server_env):
     finally:
         one.stop()
         two.stop()
+
+
+def test_too_many_topic_changes_by_plain_form_get_429(joined_client, settings):
+    settings.RATE_LIMITS = True
+    client, room = joined_client
+    allowed = limits.LIMITS["about"][0]
+    for n in range(allowed):
+        assert client.post(f"/rooms/{room.slug}/about/", {"topic": f"t{n}"}).status_code == 303
+    response = client.post(f"/rooms/{room.slug}/about/", {"topic": "one too many"})
+    assert response.status_code == 429
+    assert "Slow down" in response.context["about_form"].errors["topic"][0]
+    room.refresh_from_db()
+    assert room.topic == f"t{allowed - 1}"
