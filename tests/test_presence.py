@@ -98,6 +98,19 @@ async def test_everyone_sees_who_is_here_and_two_tabs_count_once(live):
     await cleo.disconnect()
 
 
+async def test_someone_whose_process_died_drops_out_by_expiry(live):
+    """An entry nobody refreshes (its process was killed) expires, and the room is told."""
+    live.PRESENCE_HEARTBEAT = 0.2
+    room = await make_room()
+    ghost = Identity("ghost", guest=True, key="session.ghost")
+    await presence.store.aadd(room.pk, presence.entry("gone", ghost), time.time() + 1.5)
+    ada = await joined("ada")
+    assert names(await presence_showing(ada, 2)) == ["ada", "ghost"]
+    # Nothing else happens in the room: the heartbeat notices and pushes the truth.
+    assert names(await presence_showing(ada, 1)) == ["ada"]
+    await ada.disconnect()
+
+
 async def test_comings_and_goings_are_coalesced_not_pushed_per_join(live):
     live.LIVE_PUSH_EVERY = 1.0
     await make_room()
