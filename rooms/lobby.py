@@ -16,7 +16,7 @@ from operator import or_
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db.models import OuterRef, Q, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from . import presence
@@ -71,7 +71,8 @@ def listing() -> list[Card]:
     rooms = list(
         _rooms()
         .filter(Q(pk__in=present) | Q(last_at__gte=_cutoff()))
-        .order_by("-last_at", "slug")[: LISTED * 2]
+        # Rooms with people but no message yet first, on every database.
+        .order_by(F("last_at").desc(nulls_first=True), "slug")[: LISTED * 2]
     )
     cards = [card for card in _cards(rooms, presence.counts(r.pk for r in rooms)) if card.listed]
     cards.sort(key=lambda card: (card.here > 0, card.last_at or card.room.created), reverse=True)
