@@ -134,6 +134,17 @@ else:
 # Rate limits on messages, joins and sign-ups (rooms/limits.py); RATE_LIMITS=off for load tests.
 RATE_LIMITS = os.environ.get("RATE_LIMITS", "on").strip().lower() != "off"
 
+# Presence (rooms/presence.py): each process refreshes its sockets' entries every
+# PRESENCE_HEARTBEAT seconds; entries of a process that died drop out after PRESENCE_TTL.
+PRESENCE_HEARTBEAT = float(os.environ.get("PRESENCE_HEARTBEAT", "10"))
+PRESENCE_TTL = float(os.environ.get("PRESENCE_TTL", "30"))
+# Who is here and the lobby's cards are pushed at most once a second per room, however
+# many people come and go (rooms/presence.py, rooms/lobby.py).
+LIVE_PUSHES = True
+LIVE_PUSH_EVERY = 1.0
+# The lobby lists rooms with people in them or a message in the last LOBBY_HOURS hours.
+LOBBY_HOURS = float(os.environ.get("LOBBY_HOURS", "24"))
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

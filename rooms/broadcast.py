@@ -16,6 +16,9 @@ log = logging.getLogger(__name__)
 # Group events; rooms/fanout.py hands each to the group's sockets' handlers.
 # RoomConsumer.room_message: a drawn message, in the room's order.
 MESSAGE_EVENT = "room.message"
+# RoomConsumer.room_fragment (and the lobby's socket): ready bytes that need no
+# ordering (who is here, who is typing, the topic, the lobby's cards).
+FRAGMENT_EVENT = "room.fragment"
 # RoomConsumer.identity_ended: close a socket whose identity ended.
 IDENTITY_ENDED_EVENT = "identity.ended"
 
@@ -73,6 +76,16 @@ async def publish(message: Message) -> None:
 
 
 publish_sync = async_to_sync(publish)
+
+
+async def send_fragment(group: str, html: str) -> None:
+    """Send one rendered fragment to every socket in a group, as is."""
+    try:
+        event = {"type": FRAGMENT_EVENT, "group": group, "html": html}
+        await get_channel_layer().group_send(group, event)
+    except Exception:
+        # Live extras only: the page shows the truth again on the next change or reload.
+        log.warning("fragment for %s was not sent", group)
 
 
 def end_identity(key: str) -> None:

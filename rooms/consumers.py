@@ -15,8 +15,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import fanout, identity, recovery
-from .broadcast import group_name, publish, render_push, sent_ack
+from . import about, fanout, identity, lobby, presence, recovery, typists
+from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
 from .delivery import RoomFeed
 from .models import Message, Room
 from .posting import post_message
@@ -71,6 +71,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     me: identity.Identity | None = None
     group: str | None = None
     feed: RoomFeed | None = None
+    typing: typists.Throttle | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -95,8 +96,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
         # counted here or arrives as a push.
         seen = await database_sync_to_async(self.room_last_seq)()
         recovery.watch(self.feed, self.room.pk)
+        self.typing = typists.Throttle()
         await self.accept()
         await self.feed.start(seen)
+        await presence.arrive(self.room.pk, self.me, self.conn_id)
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
 
     @cached_property
@@ -121,6 +124,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             self.feed.close()
             recovery.unwatch(self.feed)
+            await presence.leave(self.room.pk, self.conn_id)
             await fanout.hub().leave(self.group, self)
             await fanout.hub().leave(self.me.key, self)
 
@@ -131,6 +135,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             frame = parse_frame(text_data)
             if "after" in frame:
                 await self.feed.catch_up(frame_cursor(frame))
+            elif "typing" in frame:
+                if self.typing.allow():
+                    await send_fragment(self.group, typists.cue(self.me.name, self.me.guest))
+            elif field := next((f for f in about.FIELDS if f in frame), None):
+                await self.change_about(field, frame[field])
             else:
                 await self.post(frame_text(frame))
         except FrameError as error:
@@ -146,9 +155,29 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         await publish(message)
         await self.send(sent_ack())
+        lobby.touch(self.room.pk)
+
+    async def change_about(self, field: str, value: Any) -> None:
+        if not isinstance(value, str):
+            raise FrameError(UNREADABLE)
+        try:
+            room = await database_sync_to_async(about.change)(self.room, self.me, field, value)
+        except ValidationError as error:
+            reasons = " ".join(error.message_dict.get(field, error.messages))
+            await self.send(render_push("about_error", error=reasons))
+            return
+        await send_fragment(self.group, render_push("about", room=room))
+        await self.send(render_push("about_error", error=""))
+        lobby.touch(room.pk)
 
     async def room_message(self, event: dict[str, Any]) -> None:
         await self.feed.push(event["seq"], event["html"])
+
+    async def room_fragment(self, event: dict[str, Any]) -> None:
+        """Ready bytes that need no ordering (who is here, who is typing, the topic)."""
+        if "presence" in event:
+            presence.heard(self.room.pk, event["html"])
+        await self.send(event["html"])
 
     async def identity_ended(self, event: dict[str, Any]) -> None:
         """Logged out, or renamed in another tab: this socket may not post any more."""

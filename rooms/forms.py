@@ -5,8 +5,10 @@ from django.utils.text import slugify
 from .identity import is_member_name
 from .models import (
     AUTHOR_MAX_LENGTH,
+    DESCRIPTION_MAX_LENGTH,
     MESSAGE_MAX_LENGTH,
     ROOM_NAME_MAX_LENGTH,
+    TOPIC_MAX_LENGTH,
     validate_printable,
 )
 
@@ -58,6 +60,24 @@ class MessageForm(forms.Form):
     message = forms.CharField(
         max_length=MESSAGE_MAX_LENGTH,
         error_messages={"required": "Write something before sending."},
+    )
+
+
+class AboutForm(forms.Form):
+    """The room's topic and description: two small forms on the room page, each sending
+    one field (plain POST or socket); the rules live in rooms/about.py and the model."""
+
+    topic = forms.CharField(
+        label="Topic",
+        required=False,
+        max_length=TOPIC_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "id": "topic-input"}),
+    )
+    description = forms.CharField(
+        label="Description",
+        required=False,
+        max_length=DESCRIPTION_MAX_LENGTH,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "id": "description-input"}),
     )
 
 

@@ -11,6 +11,7 @@ LIMITS = {
     "message": (8, 2, "Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
     "join": (20, 60, "Too many joins from your address. Wait a minute and try again."),
     "signup": (5, 3600, "Too many sign-ups from your address. Try again later."),
+    "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
 }
 
 

@@ -16,6 +16,8 @@ from django.utils.text import slugify
 ROOM_NAME_MAX_LENGTH = 60
 AUTHOR_MAX_LENGTH = 40
 MESSAGE_MAX_LENGTH = 2000
+DESCRIPTION_MAX_LENGTH = 200
+TOPIC_MAX_LENGTH = 120
 HISTORY_LENGTH = 50
 
 
@@ -40,6 +42,13 @@ class Room(models.Model):
     # The sequence number of the room's newest message: every message gets the next one,
     # so a gap in what a socket received is visible and can be filled from here.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    # What the room is for, and what it is talking about now: anyone in it may change them.
+    description = models.CharField(
+        max_length=DESCRIPTION_MAX_LENGTH, blank=True, validators=[validate_printable]
+    )
+    topic = models.CharField(
+        max_length=TOPIC_MAX_LENGTH, blank=True, validators=[validate_printable]
+    )
 
     objects = RoomManager()
 

@@ -7,6 +7,7 @@ app_name = "rooms"
 urlpatterns = [
     path("", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
+    path("rooms/<slug:slug>/about/", views.about, name="about"),
     path("room/<str:room_name>/<str:username>/", views.workshop_room, name="workshop_room"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

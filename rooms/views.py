@@ -1,16 +1,18 @@
+from asgiref.sync import async_to_sync
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import history, identity, limits
-from .broadcast import end_identity, publish_sync
-from .forms import JoinForm, MessageForm, SignupForm
+from . import about as room_about
+from . import history, identity, limits, lobby, presence
+from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
+from .forms import AboutForm, JoinForm, MessageForm, SignupForm
 from .models import Room, author_tag
-from .posting import is_rate_limited, post_message
+from .posting import RATE_LIMITED, is_rate_limited, post_message
 
 
 def see_other(url: str) -> HttpResponse:
@@ -39,7 +41,8 @@ def join(request: HttpRequest) -> HttpResponse:
             initial={"room_name": request.GET.get("room", ""), "username": known and known.name},
             member=request.user,
         )
-    return render(request, "rooms/join.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "lobby": None if form.errors else lobby.listing()}
+    return render(request, "rooms/join.html", context, status=400 if form.errors else 200)
 
 
 @require_GET
@@ -79,9 +82,14 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             status = 429 if is_rate_limited(error) else 400
         else:
             publish_sync(message)
+            lobby.touch_now(room.pk)
             return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         status = 400
+    return room_page(request, room, me, form, status=status)
+
+
+def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
     page = history_page(request, room)
     if request.htmx and request.method == "GET" and "before" in request.GET:
         # The history loader: just the older messages and the next loader.
@@ -95,6 +103,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         # Reading back: a plain page, no live updates appended after a gap.
         "archive": not page.is_latest,
         "form": form,
+        "here": presence.here_now(room.pk),
+        "about_form": about_form or AboutForm(initial=about_values(room)),
     }
     return render(request, "rooms/room.html", context, status=status)
 
@@ -106,6 +116,37 @@ def history_page(request: HttpRequest, room: Room) -> history.Page:
     if (after := history.cursor(request.GET.get("after"))) is not None:
         return history.after(room, after)
     return history.latest(room)
+
+
+def about_values(room: Room) -> dict[str, str]:
+    return {field: getattr(room, field) for field in room_about.FIELDS}
+
+
+@require_POST
+def about(request: HttpRequest, slug: str) -> HttpResponse:
+    """The plain-form path for changing the topic or the description."""
+    room = get_object_or_404(Room, slug=slug)
+    me = identity.identify(request.session, request.user)
+    if me is None:
+        return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
+    field = next((f for f in room_about.FIELDS if f in request.POST), None)
+    # The other field keeps what the room has, so only the one sent can be wrong.
+    form = AboutForm({**about_values(room), **({field: request.POST[field]} if field else {})})
+    status = 400
+    if field is None:
+        form.add_error(None, "Send a new topic or description.")
+    elif form.is_valid():
+        try:
+            room = room_about.change(room, me, field, form.cleaned_data[field])
+        except ValidationError as error:
+            form.add_error(field, error.message_dict[field])
+            limited = any(e.code == RATE_LIMITED for e in error.error_dict[field])
+            status = 429 if limited else 400
+        else:
+            async_to_sync(send_fragment)(group_name(room.pk), render_push("about", room=room))
+            lobby.touch_now(room.pk)
+            return see_other(room.get_absolute_url())
+    return room_page(request, room, me, MessageForm(), about_form=form, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -43,7 +43,11 @@ async def test_idle_sockets_survive_a_quiet_room_then_still_chat(server):
         await room_socket(server, "quiet", ada_cookies) as ada,
         await room_socket(server, "quiet", bob_cookies) as bob,
     ):
-        # Quiet for 15 s: nothing may arrive and neither socket may close.
+        # Both are told who is here (one push, a moment after they arrive), then
+        # quiet for 15 s: nothing more may arrive and neither socket may close.
+        for socket in (ada, bob):
+            while "Here now: 2" not in await socket.recv():
+                pass
         for socket in (ada, bob):
             with pytest.raises(TimeoutError):
                 await asyncio.wait_for(socket.recv(), timeout=15 if socket is ada else 0.1)

@@ -9,9 +9,11 @@ from django.template.loader import get_template, render_to_string
 from django.test import RequestFactory
 
 from rooms import broadcast, history
-from rooms.forms import JoinForm, MessageForm
+from rooms.forms import AboutForm, JoinForm, MessageForm
 from rooms.identity import Identity
+from rooms.lobby import Card
 from rooms.models import Message, Room
+from rooms.presence import Here, Person
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -26,6 +28,8 @@ def sample(db):
     form = MessageForm({"message": "draft"})
     form.is_valid()
     form.add_error(None, "Slow down")
+    room.topic, room.description = "tea & <cake>", "for <everyone>"
+    card = Card(room=room, here=2, newest=message, listed=True)
     return {
         "request": request,
         "room": room,
@@ -42,6 +46,12 @@ def sample(db):
         "cursor": message.seq,
         "error": "Something went wrong",
         "csp_nonce": "n0nce",
+        "here": Here((Person("ada <3", True), Person("bob", False)), count=60),
+        "person": Person("ada <3", True),
+        "card": card,
+        "cards": [card, Card(room=room, here=0, newest=None, listed=False)],
+        "lobby": [card],
+        "about_form": AboutForm(initial={"topic": room.topic}),
     }
 
 
@@ -62,7 +72,10 @@ def test_every_template_renders_with_sample_data(sample, name):
         assert html.strip()
 
 
-@pytest.mark.parametrize("partial", ["messages", "error", "sent"])
+@pytest.mark.parametrize(
+    "partial",
+    ["messages", "error", "sent", "presence", "typing", "about", "about_error", "room_cards"],
+)
 def test_every_push_partial_renders(sample, partial):
     html = broadcast.render_push(partial, **sample)
     assert 'hx-swap-oob="' in html
@@ -80,3 +93,11 @@ def test_message_ids_are_stable(sample):
     message: Message = sample["message"]
     html = broadcast.render_messages([message])
     assert f'id="message-{message.pk}"' in html
+
+
+def test_live_partials_escape_what_people_typed(sample):
+    for partial in ("presence", "typing", "about", "room_cards"):
+        html = broadcast.render_push(partial, **sample)
+        assert "<3" not in html and "<cake>" not in html and "<welcome>" not in html
+    assert "and 58 more" in broadcast.render_push("presence", **sample)
+    assert "tea &amp; &lt;cake&gt;" in broadcast.render_push("about", **sample)

@@ -1,0 +1,127 @@
+"""The lobby's rooms: the ones with people in them now or a recent message.
+
+Each room is drawn by templates/rooms/_room_card.html, on the page and in live
+pushes alike. A room that changed (a message, someone came or went, a new topic)
+is redrawn at most once every LIVE_PUSH_EVERY seconds per process, and the cards
+go to every open lobby (the "lobby" group) in one frame.
+"""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db.models import F, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from . import presence
+from .broadcast import render_push, send_fragment
+from .models import Message, Room
+
+log = logging.getLogger(__name__)
+
+GROUP = "lobby"
+LISTED = 30  # rooms on the lobby page
+
+
+@dataclass(frozen=True)
+class Card:
+    room: Room
+    here: int  # people in the room now
+    newest: Message | None
+    listed: bool  # False: the room went quiet, and its card leaves the lobby
+
+    @property
+    def last_at(self) -> datetime | None:
+        return self.newest.created if self.newest else None
+
+
+def _rooms():
+    newest = Message.objects.filter(room=OuterRef("pk"), seq=OuterRef("last_seq"))
+    return Room.objects.annotate(last_at=Subquery(newest.values("created")[:1]))
+
+
+def _cutoff() -> datetime:
+    return timezone.now() - timedelta(hours=settings.LOBBY_HOURS)
+
+
+def _cards(rooms: list[Room], counts: dict[int, int]) -> list[Card]:
+    wanted = [Q(room_id=room.pk, seq=room.last_seq) for room in rooms if room.last_seq]
+    newest = {m.room_id: m for m in Message.objects.filter(reduce(or_, wanted))} if wanted else {}
+    cutoff = _cutoff()
+    return [
+        Card(
+            room=room,
+            here=counts.get(room.pk, 0),
+            newest=newest.get(room.pk),
+            listed=counts.get(room.pk, 0) > 0 or bool(room.last_at and room.last_at >= cutoff),
+        )
+        for room in rooms
+    ]
+
+
+def listing() -> list[Card]:
+    """The rooms the lobby page lists: people in them first, then the latest messages."""
+    present = presence.active_rooms()
+    rooms = list(
+        _rooms()
+        .filter(Q(pk__in=present) | Q(last_at__gte=_cutoff()))
+        # Rooms with people but no message yet first, on every database.
+        .order_by(F("last_at").desc(nulls_first=True), "slug")[: LISTED * 2]
+    )
+    cards = [card for card in _cards(rooms, presence.counts(r.pk for r in rooms)) if card.listed]
+    cards.sort(key=lambda card: (card.here > 0, card.last_at or card.room.created), reverse=True)
+    return cards[:LISTED]
+
+
+def cards_for(room_ids: set[int]) -> list[Card]:
+    """Cards for rooms that changed; a room that went quiet gets an unlisted card."""
+    return _cards(list(_rooms().filter(pk__in=room_ids)), presence.counts(room_ids))
+
+
+def draw(cards: list[Card]) -> str:
+    return render_push("room_cards", cards=cards)
+
+
+# Rooms changed since the last push, and the task that pushes them.
+_dirty: set[int] = set()
+_task: asyncio.Task | None = None
+
+
+def touch(room_id: int) -> None:
+    """A room's card may have changed: redraw it with the next push (from the event loop)."""
+    global _task
+    if not settings.LIVE_PUSHES:
+        return
+    _dirty.add(room_id)
+    if _task is None or _task.done() or _task.get_loop() is not asyncio.get_running_loop():
+        _task = asyncio.get_running_loop().create_task(_run())
+
+
+def touch_now(room_id: int) -> None:
+    """The same from a plain (synchronous) request: draw and send the card at once."""
+    if not settings.LIVE_PUSHES:
+        return
+    try:
+        html = draw(cards_for({room_id}))
+        async_to_sync(send_fragment)(GROUP, html)
+    except Exception:
+        log.warning("lobby: could not push room %s", room_id)
+
+
+async def _run() -> None:
+    while _dirty:
+        await asyncio.sleep(settings.LIVE_PUSH_EVERY)
+        rooms = set(_dirty)
+        _dirty.clear()
+        try:
+            cards = await database_sync_to_async(cards_for)(rooms)
+        except Exception:
+            log.warning("lobby: could not draw rooms %s", sorted(rooms))
+            continue
+        await send_fragment(GROUP, draw(cards))

@@ -1,0 +1,147 @@
+"""The lobby: the rooms alive now on the join page, and their cards pushed live."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.utils import timezone
+
+from rooms.models import Message, Room
+
+from .test_consumer import frame
+from .test_presence import _nobody_here, joined  # noqa: F401 (an autouse fixture)
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def live(settings):
+    settings.LIVE_PUSHES = True
+    settings.LIVE_PUSH_EVERY = 0.2
+    return settings
+
+
+def lobby_socket(origin: str = "http://127.0.0.1:8000") -> WebsocketCommunicator:
+    from config.asgi import application
+
+    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
+    return WebsocketCommunicator(application, "/ws/lobby/", headers=headers)
+
+
+async def card_of(socket, slug: str, containing: str = "") -> str:
+    """The first pushed card of a room (that contains some text), skipping others."""
+    pattern = re.compile(rf'<li class="room-card" id="room-card-{slug}"[^>]*>.*?</li>', re.S)
+    while True:
+        push = await socket.receive_from(timeout=5)
+        assert push.startswith('<div hx-swap-oob="afterbegin:#rooms">')
+        for card in pattern.findall(push):
+            if containing in card:
+                return card
+
+
+def listed(page: str) -> list[str]:
+    return re.findall(r'<li class="room-card" id="room-card-([\w-]+)">', page)
+
+
+def test_the_lobby_lists_rooms_with_recent_messages_newest_first(client):
+    quiet = Room.objects.for_name("Long Ago")
+    quiet.post("ada", "years ago")
+    Message.objects.filter(room=quiet).update(created=timezone.now() - timedelta(days=2))
+    Room.objects.for_name("Never Used")
+    older = Room.objects.for_name("Older")
+    older.post("bob", "earlier")
+    Message.objects.filter(room=older).update(created=timezone.now() - timedelta(hours=1))
+    newer = Room.objects.for_name("Newer")
+    newer.post("cleo", "<b>bold</b> & " + "long " * 40)
+    Room.objects.filter(pk=newer.pk).update(topic="Tea <time>", description="For tea")
+    page = client.get("/").content.decode()
+    assert listed(page) == ["newer", "older"]
+    card = page.split('id="room-card-newer">', 1)[1].split("</li>", 1)[0]
+    assert '<a href="/rooms/newer/">Newer</a>' in card
+    assert "For tea" in card and "Topic: Tea &lt;time&gt;" in card
+    assert "0 people here now" in card
+    assert "cleo</span>: &lt;b&gt;bold&lt;/b&gt; &amp; long" in card
+    assert "long " * 20 not in card  # a snippet, not the whole message
+    # The join form is still the page's form, with its public fields.
+    assert 'name="room_name"' in page and 'name="username"' in page
+    assert 'ws-connect="/ws/lobby/"' in page
+
+
+def test_rooms_with_people_in_them_are_listed_first(client):
+    from asgiref.sync import async_to_sync
+
+    from rooms import presence
+    from rooms.identity import Identity
+
+    Room.objects.for_name("Chatty").post("ada", "hello")
+    empty = Room.objects.for_name("Just Arrived")
+    bob = Identity("bob", guest=True, key="session.bob")
+    until = timezone.now().timestamp() + 60
+    async_to_sync(presence.store.aadd)(empty.pk, presence.entry("c1", bob), until)
+    page = client.get("/").content.decode()
+    assert listed(page) == ["just-arrived", "chatty"]
+    assert "1 person here now" in page
+
+
+def test_an_empty_lobby_says_so_without_a_list_item(client):
+    page = client.get("/").content.decode()
+    assert '<ul id="rooms" class="lobby__rooms" data-live-list></ul>' in page
+
+
+async def test_a_message_pushes_the_rooms_card_to_the_lobby(live):
+    await database_sync_to_async(Room.objects.for_name)("Django Girls")
+    lobby = lobby_socket()
+    assert (await lobby.connect())[0]
+    ada = await joined("ada")
+    await ada.send_to(frame("fresh <news>"))
+    card = await card_of(lobby, "django-girls", containing="fresh")
+    assert "fresh &lt;news&gt;" in card
+    assert "1 person here now" in card
+    await ada.disconnect()
+    await lobby.disconnect()
+
+
+async def test_a_quiet_room_leaves_the_lobby_when_its_last_person_goes(live):
+    await database_sync_to_async(Room.objects.for_name)("Django Girls")
+    lobby = lobby_socket()
+    assert (await lobby.connect())[0]
+    ada = await joined("ada")
+    assert "1 person here now" in await card_of(lobby, "django-girls", containing="here now")
+    await ada.disconnect()
+    assert await card_of(lobby, "django-girls") == (
+        '<li class="room-card" id="room-card-django-girls" hidden></li>'
+    )
+    await lobby.disconnect()
+
+
+async def test_a_new_topic_reaches_the_lobby(live):
+    await database_sync_to_async(Room.objects.for_name)("Django Girls")
+    lobby = lobby_socket()
+    assert (await lobby.connect())[0]
+    ada = await joined("ada")
+    await ada.send_to('{"topic": "Deploying on Friday"}')
+    assert "Topic: Deploying on Friday" in await card_of(lobby, "django-girls", "Friday")
+    await ada.disconnect()
+    await lobby.disconnect()
+
+
+async def test_the_lobby_socket_ignores_frames_and_refuses_other_origins():
+    lobby = lobby_socket()
+    assert (await lobby.connect())[0]
+    await lobby.send_to("anything at all")
+    assert await lobby.receive_nothing()
+    await lobby.disconnect()
+    foreign = lobby_socket(origin="https://evil.example")
+    assert not (await foreign.connect())[0]
+
+
+async def test_a_plain_post_pushes_the_card_too(client, live):
+    lobby = lobby_socket()
+    assert (await lobby.connect())[0]
+    post = database_sync_to_async(client.post)
+    await post("/", {"room_name": "Plain", "username": "ada"})
+    assert (await post("/rooms/plain/", {"message": "no <script> here"})).status_code == 303
+    assert "no &lt;script&gt; here" in await card_of(lobby, "plain", "script")
+    await lobby.disconnect()
