@@ -37,7 +37,16 @@ def sent_ack() -> str:
 def draw_message(message: Message) -> str:
     """One message drawn by its partial, once per process: a catch-up for many sockets
     (after a Redis restart, say) reuses what the live push already drew."""
-    shown = (message.pk, message.seq, message.author, message.guest, message.body)
+    shown = (
+        message.pk,
+        message.seq,
+        message.revision,
+        message.author,
+        message.guest,
+        message.body,
+        message.edited,
+        message.deleted,
+    )
     return _draw(shown, message)
 
 
@@ -48,17 +57,22 @@ def _draw(shown: tuple, message: Message) -> str:
 
 
 def render_messages(messages: Sequence[Message]) -> str:
-    """Messages of one room in order, and the page's new cursor."""
+    """Messages of one room in revision order, and the page's new cursor (the last revision)."""
     drawn = mark_safe("".join(draw_message(message) for message in messages))  # noqa: S308
-    return render_push("messages", drawn=drawn, cursor=messages[-1].seq)
+    return render_push("messages", drawn=drawn, cursor=messages[-1].revision)
 
 
 async def publish(message: Message) -> None:
-    """Tell everyone in the message's room about it: one render, one group send."""
+    """Tell everyone in the message's room about it, new, edited or deleted: one render,
+    one group send. The same element id replaces an older copy on the page."""
     try:
         await get_channel_layer().group_send(
             group_name(message.room_id),
-            {"type": MESSAGE_EVENT, "seq": message.seq, "html": render_messages([message])},
+            {
+                "type": MESSAGE_EVENT,
+                "revision": message.revision,
+                "html": render_messages([message]),
+            },
         )
     except Exception:
         # The message is stored, so it is not lost: readers fill the gap from the

@@ -1,8 +1,8 @@
 """The room socket: identity from the session, frames in, fragments out.
 
-Whenever its socket opens, the page sends the number of its newest message and
-gets what it missed; live pushes go through the socket's RoomFeed, which keeps
-them whole and in order (rooms/delivery.py).
+Whenever its socket opens, the page sends the room's last revision it saw and
+gets every message posted, edited or deleted since; live pushes go through the
+socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
 """
 
 import json
@@ -15,7 +15,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import identity, recovery
+from . import editing, identity, recovery
 from .broadcast import MESSAGE_EVENT, group_name, publish, render_push, sent_ack
 from .delivery import RoomFeed
 from .models import Message, Room
@@ -55,11 +55,19 @@ def frame_text(frame: dict[str, Any]) -> str:
 
 
 def frame_cursor(frame: dict[str, Any]) -> int:
-    """The sequence number of the newest message the page has."""
+    """The room's last revision the page has seen."""
     value = frame["after"]
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     raise FrameError("The page is out of date; please reload it.")
+
+
+def frame_message_id(frame: dict[str, Any], key: str) -> int:
+    """Which message an edit or delete frame is about: its id, as the form sends it."""
+    value = frame[key]
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise FrameError(UNREADABLE)
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -88,7 +96,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.channel_layer.group_add(self.me.key, self.channel_name)
         # Read after joining the group: a message posted in between is then either
         # counted here or arrives as a push.
-        seen = await database_sync_to_async(self.room_last_seq)()
+        seen = await database_sync_to_async(self.room_last_revision)()
         self.feed = RoomFeed(self.send, self.read_after, seen)
         recovery.watch(self.feed, self.room.pk)
         await self.accept()
@@ -105,11 +113,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         me = identity.identify(self.scope["session"], self.scope.get("user"))
         return me, Room.objects.filter(slug=slug).first()
 
-    def room_last_seq(self) -> int:
-        return Room.objects.values_list("last_seq", flat=True).get(pk=self.room.pk)
+    def room_last_revision(self) -> int:
+        return Room.objects.values_list("last_revision", flat=True).get(pk=self.room.pk)
 
-    async def read_after(self, seq: int, limit: int) -> list[Message]:
-        return await database_sync_to_async(self.room.messages_after)(seq, limit)
+    async def read_after(self, revision: int, limit: int) -> list[Message]:
+        return await database_sync_to_async(self.room.changes_after)(revision, limit)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # The per-recipient push needs no database connection: skip the hop to the
@@ -134,6 +142,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
             frame = parse_frame(text_data)
             if "after" in frame:
                 await self.feed.catch_up(frame_cursor(frame))
+            elif "edit" in frame:
+                await self.edit(frame_message_id(frame, "edit"), frame_text(frame))
+            elif "delete" in frame:
+                await self.delete(frame_message_id(frame, "delete"))
             else:
                 await self.post(frame_text(frame))
         except FrameError as error:
@@ -150,8 +162,32 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await publish(message)
         await self.send(sent_ack())
 
+    async def edit(self, pk: int, text: str) -> None:
+        await self.change(editing.edit_message, self.room, self.me, pk, text)
+
+    async def delete(self, pk: int) -> None:
+        await self.change(editing.delete_message, self.room, self.me, pk, self.scope.get("user"))
+
+    async def change(self, domain_function, *args) -> None:
+        """Edit or delete through the domain; a refusal is told to this socket alone."""
+        try:
+            message, changed = await database_sync_to_async(domain_function)(*args)
+        except ValidationError as error:
+            reason = " ".join(error.message_dict.get("body", error.messages))
+            await self.send(render_push("error", error=reason))
+            return
+        except editing.Refused as error:
+            await self.send(render_push("error", error=str(error)))
+            return
+        if changed:
+            # Everyone, this page included, gets the message redrawn in place.
+            await publish(message)
+        else:
+            await self.send(render_push("unchanged", message=message))
+        await self.send(sent_ack())
+
     async def room_message(self, event: dict[str, Any]) -> None:
-        await self.feed.push(event["seq"], event["html"])
+        await self.feed.push(event["revision"], event["html"])
 
     async def identity_ended(self, event: dict[str, Any]) -> None:
         """Logged out, or renamed in another tab: this socket may not post any more."""

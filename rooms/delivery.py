@@ -1,9 +1,14 @@
 """Keep one socket's view of its room whole and in order.
 
-Every message has the room's next sequence number. Pushes from several server
-processes can overtake each other, and a full channel can drop one; the feed
-holds early pushes for a moment, and if a number is still missing it reads the
-gap from the database, so the socket gets every message once and in order.
+Every change in a room (a new message, an edit, a deletion) takes the room's
+next revision. Pushes from several server processes can overtake each other,
+and a full channel can drop one; the feed holds early pushes for a moment, and
+if a number is still missing it reads what changed after the last one it sent
+from the database, so the socket gets every change once and in order.
+
+A missing number may belong to a message that changed again since: the older
+revision is gone from the record and the read brings the newer one, which is
+all the page needs.
 """
 
 import asyncio
@@ -14,7 +19,7 @@ from .models import Message
 
 # How long a push may wait for an overtaken one before the gap is read from the record.
 GAP_WAIT = 1.0
-# Messages per catch-up frame; a page that missed more gets several frames.
+# Changed messages per catch-up frame; a page that missed more gets several frames.
 PAGE = 200
 
 
@@ -27,7 +32,7 @@ class RoomFeed:
     ):
         self.send = send
         self.read_after = read_after
-        # Every message up to this number has been sent (or was on the page already).
+        # Every change up to this revision has been sent (or was on the page already).
         self.seen = seen
         self.early: dict[int, str] = {}
         self.lock = asyncio.Lock()
@@ -36,23 +41,23 @@ class RoomFeed:
         # What `seen` was at the last check, if the socket was behind the record then.
         self.behind_at: int | None = None
 
-    async def push(self, seq: int, html: str) -> None:
+    async def push(self, revision: int, html: str) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes."""
         async with self.lock:
-            if seq <= self.seen:
+            if revision <= self.seen:
                 return
-            self.early[seq] = html
+            self.early[revision] = html
             await self._send_early()
         if self.early and self.gap_timer is None:
             self.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._fill_later)
 
     async def catch_up(self, after: int) -> None:
-        """Send every message after `after` from the record, however many there are."""
+        """Send every change after revision `after` from the record, however many there are."""
         async with self.lock:
             await self._read_from(after)
 
     async def fill(self) -> None:
-        """Read whatever came after the last message sent (a gap, or a lost layer)."""
+        """Read whatever changed after the last revision sent (a gap, or a lost layer)."""
         async with self.lock:
             await self._read_from(self.seen)
 
@@ -62,11 +67,11 @@ class RoomFeed:
             if not batch:
                 break
             await self.send(render_messages(batch))
-            after = batch[-1].seq
+            after = batch[-1].revision
             self.seen = max(self.seen, after)
             if len(batch) < PAGE:
                 break
-        self.early = {seq: html for seq, html in self.early.items() if seq > self.seen}
+        self.early = {rev: html for rev, html in self.early.items() if rev > self.seen}
         await self._send_early()
 
     async def _send_early(self) -> None:
@@ -80,7 +85,7 @@ class RoomFeed:
             self._start_fill()
 
     def check(self, newest: int) -> None:
-        """The room's newest message, read now: fill if nothing moved since the last check."""
+        """The room's newest revision, read now: fill if nothing moved since the last check."""
         behind = newest > self.seen
         if behind and self.behind_at == self.seen:
             self._start_fill()

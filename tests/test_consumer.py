@@ -261,7 +261,11 @@ async def test_pushes_that_overtake_each_other_arrive_once_and_in_order():
     for message in (second, first):  # another process's push overtakes this one's
         await layer.group_send(
             group_name(room.pk),
-            {"type": MESSAGE_EVENT, "seq": message.seq, "html": render_messages([message])},
+            {
+                "type": MESSAGE_EVENT,
+                "revision": message.revision,
+                "html": render_messages([message]),
+            },
         )
     received = seqs(await ada.receive_from()) + seqs(await ada.receive_from())
     assert received == [1, 2]

@@ -40,6 +40,8 @@ def sample(db):
         "cursor": message.seq,
         "error": "Something went wrong",
         "csp_nonce": "n0nce",
+        "title": "Edit a message",
+        "form_template": "rooms/_message_edit.html",
     }
 
 
@@ -60,7 +62,7 @@ def test_every_template_renders_with_sample_data(sample, name):
         assert html.strip()
 
 
-@pytest.mark.parametrize("partial", ["messages", "error", "sent"])
+@pytest.mark.parametrize("partial", ["messages", "error", "sent", "unchanged"])
 def test_every_push_partial_renders(sample, partial):
     html = broadcast.render_push(partial, **sample)
     assert 'hx-swap-oob="' in html

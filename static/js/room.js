@@ -19,12 +19,22 @@ if (room) {
     if (list.id !== "messages") return;
     event.detail.shouldSwap = false;
     for (const message of [...event.detail.fragment.children]) {
-      document.getElementById(message.id)?.remove();
+      const shown = document.getElementById(message.id);
+      // An edit or deletion of a message older than the history on the page: not news here.
+      if (!shown && message.hasAttribute("data-changed")
+          && Number(message.dataset.seq) < Number(list.firstElementChild?.dataset.seq)) continue;
+      shown?.remove();
       let before = list.lastElementChild;
       while (before && Number(before.dataset.seq) > Number(message.dataset.seq)) {
         before = before.previousElementSibling;
       }
       if (before) before.after(message); else list.prepend(message);
+      htmx.process(message); // its edit and delete links open their forms in place
     }
+  });
+  // Cancel on an edit or delete form opened inside a message: just close it.
+  document.addEventListener("click", (event) => {
+    const cancel = event.target.closest("[data-cancel]");
+    if (cancel && room.contains(cancel)) { event.preventDefault(); cancel.closest("form").remove(); }
   });
 }
