@@ -144,8 +144,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self.feed.catch_up(frame_cursor(frame))
             elif "edit" in frame:
                 await self.edit(frame_message_id(frame, "edit"), frame_text(frame))
-            elif "delete" in frame:
-                await self.delete(frame_message_id(frame, "delete"))
+            elif "remove" in frame:
+                # Not "delete": htmx reads form values through an object whose
+                # delete() method hides a field of that name.
+                await self.delete(frame_message_id(frame, "remove"))
             else:
                 await self.post(frame_text(frame))
         except FrameError as error:

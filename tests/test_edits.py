@@ -173,7 +173,7 @@ def edit_frame(pk, text) -> str:
 
 
 def delete_frame(pk) -> str:
-    return json.dumps({"delete": str(pk)})
+    return json.dumps({"remove": str(pk)})
 
 
 async def stored_message(pk: int) -> Message:
@@ -246,10 +246,10 @@ async def test_someone_elses_message_is_refused_on_that_socket_alone():
         json.dumps({"edit": 1, "message": "hi"}),
         json.dumps({"edit": "1"}),
         json.dumps({"edit": "1", "message": ["hi"]}),
-        json.dumps({"delete": None}),
-        json.dumps({"delete": "-1"}),
-        json.dumps({"delete": "9" * 30}),
-        json.dumps({"delete": "99999"}),
+        json.dumps({"remove": None}),
+        json.dumps({"remove": "-1"}),
+        json.dumps({"remove": "9" * 30}),
+        json.dumps({"remove": "99999"}),
         json.dumps({"edit": "99999", "message": "hi"}),
     ],
 )
