@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import push_url
 
 from . import editing, identity, limits
 from .broadcast import end_identity, publish_sync
@@ -157,7 +158,8 @@ def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def change_page(request, title: str, form_template: str, context: dict, status: int = 200):
     """The form alone for htmx (it opens inside the message), else a page around it."""
     if request.htmx:
-        return render(request, form_template, context, status=status)
+        # Opened in place by a boosted form: the address stays the room's.
+        return push_url(render(request, form_template, context, status=status), False)
     context |= {"title": title, "form_template": form_template}
     return render(request, "rooms/message_change.html", context, status=status)
 

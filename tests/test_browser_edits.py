@@ -26,7 +26,7 @@ def message(page: Page, text: str):
 
 
 def edit(page: Page, text: str, new_text: str) -> None:
-    message(page, text).get_by_role("link", name="Edit this message").click()
+    message(page, text).get_by_role("button", name="Edit this message").click()
     box = page.get_by_label("Edit your message")
     expect(box).to_be_focused()
     box.fill(new_text)
@@ -34,8 +34,8 @@ def edit(page: Page, text: str, new_text: str) -> None:
 
 
 def delete(page: Page, text: str) -> None:
-    message(page, text).get_by_role("link", name="Delete this message").click()
-    log(page).get_by_role("button", name="Delete").click()
+    message(page, text).get_by_role("button", name="Delete this message").click()
+    log(page).get_by_role("button", name="Delete", exact=True).click()
 
 
 def shell(server: Server, code: str) -> None:
@@ -100,17 +100,17 @@ def test_only_the_author_sees_the_controls(browser, server):
     expect(log(ada)).to_contain_text("bob's words")
     for page, mine, theirs in ((ada, "ada's", "bob's"), (bob, "bob's", "ada's")):
         for name in ("Edit this message", "Delete this message"):
-            expect(message(page, mine).get_by_role("link", name=name)).to_be_visible()
-            expect(message(page, theirs).get_by_role("link", name=name)).to_be_hidden()
+            expect(message(page, mine).get_by_role("button", name=name)).to_be_visible()
+            expect(message(page, theirs).get_by_role("button", name=name)).to_be_hidden()
     # A reload draws history with the same rule.
     bob.reload()
-    expect(message(bob, "ada's").get_by_role("link", name="Edit this message")).to_be_hidden()
+    expect(message(bob, "ada's").get_by_role("button", name="Edit this message")).to_be_hidden()
 
 
 def test_an_edit_can_be_cancelled(browser, server):
     ada = enter(browser, server, "Cancel", "ada")
     say(ada, "keep this")
-    message(ada, "keep this").get_by_role("link", name="Edit this message").click()
+    message(ada, "keep this").get_by_role("button", name="Edit this message").click()
     ada.get_by_label("Edit your message").fill("or not")
     ada.get_by_role("link", name="Cancel").click()
     expect(ada.locator(".message-change")).to_have_count(0)
@@ -125,8 +125,8 @@ def test_a_moderator_deletes_anyones_message_and_it_goes_for_everyone(browser, s
     expect(log(ada)).to_contain_text("buy cheap watches")
     mod = enter_as_staff(browser, server, "Moderated", "moderator")
     spam = message(mod, "buy cheap watches")
-    expect(spam.get_by_role("link", name="Delete this message")).to_be_visible()
-    expect(spam.get_by_role("link", name="Edit this message")).to_be_hidden()
+    expect(spam.get_by_role("button", name="Delete this message")).to_be_visible()
+    expect(spam.get_by_role("button", name="Edit this message")).to_be_hidden()
     delete(mod, "buy cheap watches")
     for page in (ada, bob, mod):
         expect(log(page).locator(".message__tombstone")).to_have_text(["Message deleted"])
@@ -170,15 +170,15 @@ def test_without_javascript_people_edit_and_delete_with_plain_pages(browser, ser
     plain = enter(browser, server, "Plain Edits", "nojs", java_script_enabled=False)
     say(plain, "plian typo")
     expect(log(live)).to_contain_text("plian typo")
-    message(plain, "plian typo").get_by_role("link", name="Edit this message").click()
+    message(plain, "plian typo").get_by_role("button", name="Edit this message").click()
     expect(plain.get_by_role("heading", level=1)).to_have_text("Edit a message")
     plain.get_by_label("Edit your message").fill("plain typo")
     plain.get_by_role("button", name="Save").click()
     expect(plain).to_have_url(re.compile(r"/rooms/plain-edits/#message-\d+$"))
     expect(bodies(plain)).to_have_text(["plain typo"])
     expect(bodies(live)).to_have_text(["plain typo"])
-    message(plain, "plain typo").get_by_role("link", name="Delete this message").click()
-    plain.get_by_role("button", name="Delete").click()
+    message(plain, "plain typo").get_by_role("button", name="Delete this message").click()
+    plain.get_by_role("button", name="Delete", exact=True).click()
     expect(log(plain).locator(".message__tombstone")).to_have_text(["Message deleted"])
     expect(log(live).locator(".message__tombstone")).to_have_text(["Message deleted"])
 
@@ -194,7 +194,7 @@ def test_the_controls_and_forms_have_no_serious_accessibility_violations(browser
     expect(message(page, "edited one, edited").locator(".message__edited")).to_be_visible()
     delete(page, "a deleted one")
     expect(log(page).locator(".message__tombstone")).to_have_count(1)
-    message(page, "an open one").get_by_role("link", name="Edit this message").click()
+    message(page, "an open one").get_by_role("button", name="Edit this message").click()
     expect(page.get_by_label("Edit your message")).to_be_visible()
     page.add_script_tag(path=AXE)
     result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")

@@ -403,7 +403,9 @@ def test_the_edit_page_shows_the_form_with_the_text(ada_client, room):
 
 def test_htmx_gets_the_edit_form_alone(ada_client, room):
     message = said(room, ADA, "typo")
-    html = ada_client.get(message.get_edit_url(), headers={"HX-Request": "true"}).content.decode()
+    response = ada_client.get(message.get_edit_url(), headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response["HX-Push-Url"] == "false"  # the address stays the room's
     assert html.lstrip().startswith('<form class="message-change"')
     assert "ws-send" in html and f'name="edit" value="{message.pk}"' in html
 
