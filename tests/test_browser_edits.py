@@ -72,6 +72,7 @@ def test_an_edit_shows_live_for_everyone_in_place(browser, server):
         expect(bodies(page)).to_have_text(["see you at 6", "bring snacks"])
         expect(message(page, "see you at 6").locator(".message__edited")).to_have_text("edited")
     expect(ada.locator(".message-change")).to_have_count(0)  # the form closed
+    expect(ada.get_by_role("textbox", name="Message")).to_be_focused()
     bob.reload()
     expect(bodies(bob)).to_have_text(["see you at 6", "bring snacks"])
 
@@ -105,6 +106,29 @@ def test_only_the_author_sees_the_controls(browser, server):
     # A reload draws history with the same rule.
     bob.reload()
     expect(message(bob, "ada's").get_by_role("button", name="Edit this message")).to_be_hidden()
+
+
+def test_an_edit_to_a_message_older_than_the_page_stays_out_of_it(browser, server):
+    shell(
+        server,
+        "from rooms.models import Room; room = Room.objects.for_name('Long Room'); "
+        "[room.post('bob', f'old {n}') for n in range(52)]",
+    )
+    ada = enter(browser, server, "Long Room", "ada")
+    expect(bodies(ada)).to_have_count(50)
+    expect(bodies(ada).first).to_have_text("old 2")
+    # An edit the page hears about (the once-a-second check reads it from the record).
+    shell(
+        server,
+        "from rooms import editing; from rooms.identity import Identity; "
+        "from rooms.models import Room; room = Room.objects.get(slug='long-room'); "
+        "bob = Identity('bob', True, 'session.bob'); "
+        "editing.edit_message(room, bob, room.messages.get(seq=1).pk, 'old 0, edited')",
+    )
+    say(ada, "new")  # after the edit in the room's order: once it shows, the edit arrived
+    expect(bodies(ada).last).to_have_text("new")
+    expect(bodies(ada)).to_have_count(51)
+    expect(bodies(ada).first).to_have_text("old 2")
 
 
 def test_an_edit_can_be_cancelled(browser, server):

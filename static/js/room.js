@@ -7,6 +7,8 @@ if (room) {
   // Sent for real: empty the box for the next message; it keeps focus.
   room.addEventListener("htmx:wsAfterSend", (event) => {
     if (event.target.matches(".composer")) event.target.reset();
+    // An edit or deletion went: its form goes with the redrawn message, typing goes on below.
+    else if (event.target.matches(".message-change")) document.getElementById("message-input").focus();
   });
   // No socket: let the form post the plain way instead of waiting in a hidden queue.
   document.addEventListener("submit", (event) => {
@@ -29,7 +31,7 @@ if (room) {
         before = before.previousElementSibling;
       }
       if (before) before.after(message); else list.prepend(message);
-      htmx.process(message); // its edit and delete links open their forms in place
+      htmx.process(message); // its edit and delete buttons open their forms in place
     }
   });
   // Cancel on an edit or delete form opened inside a message: just close it.
