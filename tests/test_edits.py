@@ -579,3 +579,39 @@ async def test_edits_and_deletions_cross_between_two_server_processes(two_server
     await message_with(bob, "Message deleted")
     await ada.close()
     await bob.close()
+
+
+# The migration: messages stored before revisions existed get them.
+
+
+def test_the_migration_gives_existing_messages_their_revisions():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before = [("rooms", "0001_initial")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    room = old.get_model("rooms", "Room").objects.create(slug="old", name="Old", last_seq=2)
+    for seq in (1, 2):
+        old.get_model("rooms", "Message").objects.create(
+            room=room, seq=seq, author="ada", body=f"said {seq}"
+        )
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    room = Room.objects.get(slug="old")
+    assert room.last_revision == 2
+    assert [(m.seq, m.revision) for m in room.messages.order_by("seq")] == [(1, 1), (2, 2)]
+    # And the room goes on from there.
+    message = room.post("bob", "new")
+    assert (message.seq, message.revision) == (3, 3)
+
+
+def test_the_room_page_reads_no_more_for_more_messages(joined, room, django_assert_max_num_queries):
+    said(room, ADA, "one")
+    with django_assert_max_num_queries(100) as one:
+        joined.get(room.get_absolute_url())
+    for n in range(30):
+        said(room, BOB if n % 2 else ADA, f"more {n}")
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        joined.get(room.get_absolute_url())
