@@ -4,20 +4,25 @@ import json
 import re
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.test import Client
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from rooms import broadcast, editing, limits
 from rooms.identity import Identity
 from rooms.models import Message, Room
 
-from .conftest import needs_redis
+from .conftest import needs_redis, open_socket
 from .servers import join, message_with, room_socket
 from .test_accounts import socket_for
 from .test_consumer import frame, joined_socket, make_room, receive_message
+from .test_hostile import json_values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -615,3 +620,107 @@ def test_the_room_page_reads_no_more_for_more_messages(joined, room, django_asse
         said(room, BOB if n % 2 else ADA, f"more {n}")
     with django_assert_max_num_queries(len(one.captured_queries)):
         joined.get(room.get_absolute_url())
+
+
+# Hostile frames: whatever an edit or remove frame carries, an answer and a live socket.
+
+change_frames = st.one_of(
+    st.fixed_dictionaries({"edit": json_values, "message": json_values}),
+    st.fixed_dictionaries({"edit": st.from_regex(r"\A[0-9]{1,3}\Z"), "message": st.text()}),
+    st.fixed_dictionaries({"remove": json_values}),
+    st.fixed_dictionaries({"remove": st.from_regex(r"\A[0-9]{1,3}\Z")}),
+).map(json.dumps)
+
+
+@hypothesis_settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(batch=st.lists(change_frames, min_size=1, max_size=8))
+def test_random_change_frames_always_get_an_answer_and_the_socket_survives(batch):
+    async def run():
+        socket = await open_socket("fuzz-changes", "mallory")
+        assert (await socket.connect())[0]
+        for raw in batch:
+            await socket.send_to(raw)
+            reply = await socket.receive_output(timeout=5)
+            assert reply["type"] == "websocket.send", reply
+            while not await socket.receive_nothing(timeout=0.01):
+                assert (await socket.receive_output())["type"] == "websocket.send"
+        await socket.send_to(frame("still alive"))
+        while "still alive" not in await receive_message(socket):
+            pass
+        await socket.disconnect()
+
+    room = Room.objects.for_name("Fuzz Changes")
+    if not room.messages.exists():
+        room.post("ada", "not mallory's")
+    async_to_sync(run)()
+    assert room.messages.filter(author="ada").get().body == "not mallory's"
+
+
+@needs_redis
+@pytest.mark.timeout(120)
+async def test_under_load_every_socket_ends_with_the_records_state(two_servers):
+    """Senders on two processes post and edit at once; every socket sees the changes in
+    revision order, once each, and ends showing exactly what the record holds."""
+    import asyncio
+
+    from .servers import run_python
+
+    one, two = two_servers
+    readers_count, senders, per_sender = 40, 4, 40
+    sessions = [join(one.url, "Edit Load", f"user{n}") for n in range(senders)]
+    senders_sockets = [
+        await room_socket((one, two)[n % 2], "edit-load", sessions[n], max_queue=None)
+        for n in range(senders)
+    ]
+    readers = [
+        await room_socket((one, two)[n % 2], "edit-load", sessions[n % senders], max_queue=None)
+        for n in range(readers_count)
+    ]
+    total = senders * per_sender * 2  # each message posted, then edited once
+    shown: list[dict[str, str]] = [{} for _ in readers]
+    cursors: list[list[int]] = [[] for _ in readers]
+    article = re.compile(r'<article class="message[^"]*" id="message-(\d+)".*?</article>', re.S)
+
+    async def read(index: int, socket) -> None:
+        while not cursors[index] or cursors[index][-1] < total:
+            push = await socket.recv()
+            for match in article.finditer(push):
+                shown[index][match.group(1)] = re.search(
+                    r'<p class="message__body">(.*?)</p>', match.group(0)
+                ).group(1)
+            cursors[index] += [int(n) for n in CURSOR.findall(push)]
+
+    async def send(index: int, socket) -> None:
+        mine = []
+        for n in range(per_sender):
+            await socket.send(json.dumps({"message": f"s{index} m{n}"}))
+            while True:  # its push tells the sender the message's id
+                push = await socket.recv()
+                found = re.search(rf'id="message-(\d+)"[^>]*>.*?s{index} m{n}<', push, re.S)
+                if found:
+                    mine.append(found.group(1))
+                    break
+            if n:  # edit the one before, while others post
+                await socket.send(edit_frame(mine[-2], f"s{index} m{n - 1} edited"))
+        await socket.send(edit_frame(mine[-1], f"s{index} m{per_sender - 1} edited"))
+
+    tasks = [asyncio.create_task(read(i, s)) for i, s in enumerate(readers)]
+    await asyncio.gather(*(send(i, s) for i, s in enumerate(senders_sockets)))
+    _, pending = await asyncio.wait(tasks, timeout=90)
+    assert not pending, sorted(c[-1] if c else 0 for c in cursors)
+    code = (
+        "import json; from rooms.models import Message; print(json.dumps({str(m.pk): m.body "
+        "for m in Message.objects.filter(room__slug='edit-load')}))"
+    )
+    out = run_python(one.env, "manage.py", "shell", "-c", code, check=True).stdout
+    record = json.loads(out.strip().splitlines()[-1])
+    assert len(record) == senders * per_sender
+    assert all(body.endswith(" edited") for body in record.values())
+    for index in range(readers_count):
+        assert cursors[index] == sorted(set(cursors[index])), "a change came twice or late"
+        assert shown[index] == record
+    print(f"\n{readers_count} sockets each saw {total} changes in order and ended as the record")
+    for socket in senders_sockets + readers:
+        await socket.close()
