@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from .conftest import needs_redis
 from .pages import bodies, enter, launch, log, say
 from .servers import Server, run_python
 
@@ -228,3 +229,29 @@ def test_the_controls_and_forms_have_no_serious_accessibility_violations(browser
         if v["impact"] in {"serious", "critical"}
     ]
     assert serious == [], f"{scheme}: {serious}"
+
+
+@needs_redis
+def test_a_page_whose_process_died_shows_edits_made_through_another(browser, two_servers):
+    one, two = two_servers
+    ada = enter(browser, one, "Edit Failover", "ada")
+    bob = enter(browser, two, "Edit Failover", "bob")
+    for text in ("first", "second", "third"):
+        say(bob, text)
+        expect(bodies(ada).last).to_have_text(text)
+    ada.evaluate("window.notReloaded = true")
+    one.stop(signal.SIGKILL)
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+    edit(bob, "second", "second, edited")
+    expect(bodies(bob)).to_have_text(["first", "second, edited", "third"])
+    delete(bob, "third")
+    expect(log(bob).locator(".message__tombstone")).to_have_count(1)
+    edit(bob, "second, edited", "second, edited again")
+    expect(bodies(bob)).to_have_text(["first", "second, edited again"])
+    one.start()
+    expect(bodies(ada)).to_have_text(["first", "second, edited again"], timeout=30_000)
+    expect(log(ada).locator(".message__tombstone")).to_have_text(["Message deleted"])
+    assert ada.evaluate("window.notReloaded") is True
+    # And live again both ways.
+    say(ada, "back")
+    expect(bodies(bob).last).to_have_text("back")
