@@ -63,8 +63,9 @@ def frame_cursor(frame: dict[str, Any]) -> int:
 
 
 def frame_message_id(frame: dict[str, Any], key: str) -> int:
-    """Which message an edit or delete frame is about: its id, as the form sends it."""
+    """Which message an edit or delete frame is about: its id, as a form sends it."""
     value = frame[key]
+    # Digits only, as for the cursor: no signs, spaces or numbers too big for the database.
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     raise FrameError(UNREADABLE)

@@ -3,9 +3,9 @@
 Pushes can be lost on the way: a Redis restart, a subscriber connection that
 Redis dropped, a publish that failed. The record cannot lose them. Every second,
 each server process compares what its sockets have been sent with the newest
-change (revision) of their rooms, and a socket that stayed behind for a whole check reads
-the rest from the database. One small query per process per second, whatever
-the number of sockets.
+change (revision) of their rooms, and a socket that stayed behind for a whole
+check reads the rest from the database. One small query per process per second,
+whatever the number of sockets.
 """
 
 import asyncio
