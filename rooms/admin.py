@@ -1,5 +1,7 @@
 from django.contrib import admin
 
+from . import editing
+from .broadcast import publish_sync
 from .models import Message, Room
 
 
@@ -12,13 +14,26 @@ class RoomAdmin(admin.ModelAdmin):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
-    list_display = ["created", "room", "seq", "author", "body"]
-    list_filter = ["room"]
+    list_display = ["created", "room", "seq", "author", "body", "edited", "deleted"]
+    list_filter = ["room", ("deleted", admin.EmptyFieldListFilter)]
     search_fields = ["author", "body"]
     list_select_related = ["room"]
-    raw_id_fields = ["room"]
-    readonly_fields = ["seq"]
+    readonly_fields = ["seq", "revision", "edited", "deleted"]
 
     def has_add_permission(self, request) -> bool:
         # Messages are said in rooms (Room.post), where they get their place in the room.
         return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        # Only authors edit their words; moderators may read and delete them.
+        return False
+
+    def delete_model(self, request, obj: Message) -> None:
+        """Deleting here leaves a tombstone in the room, live for everyone in it."""
+        message, changed = editing.moderate(obj)
+        if changed:
+            publish_sync(message)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for message in queryset.select_related("room"):
+            self.delete_model(request, message)

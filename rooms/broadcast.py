@@ -41,7 +41,16 @@ def sent_ack() -> str:
 def draw_message(message: Message) -> str:
     """One message drawn by its partial, once per process: a catch-up for many sockets
     (after a Redis restart, say) reuses what the live push already drew."""
-    shown = (message.pk, message.seq, message.author, message.guest, message.body)
+    shown = (
+        message.pk,
+        message.seq,
+        message.revision,
+        message.author,
+        message.guest,
+        message.body,
+        message.edited,
+        message.deleted,
+    )
     return _draw(shown, message)
 
 
@@ -52,20 +61,21 @@ def _draw(shown: tuple, message: Message) -> str:
 
 
 def render_messages(messages: Sequence[Message]) -> str:
-    """Messages of one room in order, and the page's new cursor."""
+    """Messages of one room in revision order, and the page's new cursor (the last revision)."""
     drawn = mark_safe("".join(draw_message(message) for message in messages))  # noqa: S308
-    return render_push("messages", drawn=drawn, cursor=messages[-1].seq)
+    return render_push("messages", drawn=drawn, cursor=messages[-1].revision)
 
 
 def message_event(message: Message) -> dict:
-    """A room event: the drawn message and its number, which keeps every socket in order."""
+    """A room event: the drawn message and its revision, which keeps every socket in order."""
     group = group_name(message.room_id)
     html = render_messages([message])
-    return {"type": MESSAGE_EVENT, "group": group, "seq": message.seq, "html": html}
+    return {"type": MESSAGE_EVENT, "group": group, "revision": message.revision, "html": html}
 
 
 async def publish(message: Message) -> None:
-    """Tell everyone in the message's room about it: one render, one group send."""
+    """Tell everyone in the message's room about it, new, edited or deleted: one render,
+    one group send. The same element id replaces an older copy on the page."""
     try:
         event = message_event(message)
         await get_channel_layer().group_send(event["group"], event)

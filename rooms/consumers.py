@@ -1,8 +1,8 @@
 """The room socket: identity from the session, frames in, fragments out.
 
-Whenever its socket opens, the page sends the number of its newest message and
-gets what it missed; live pushes go through the socket's RoomFeed, which keeps
-them whole and in order (rooms/delivery.py).
+Whenever its socket opens, the page sends the room's last revision it saw and
+gets every message posted, edited or deleted since; live pushes go through the
+socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
 """
 
 import json
@@ -15,11 +15,11 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, fanout, identity, lobby, presence, recovery, typists
+from . import about, editing, fanout, identity, lobby, presence, recovery, typists
 from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
 from .delivery import RoomFeed
 from .models import Message, Room
-from .posting import post_message
+from .outbox import outbox
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +55,20 @@ def frame_text(frame: dict[str, Any]) -> str:
 
 
 def frame_cursor(frame: dict[str, Any]) -> int:
-    """The sequence number of the newest message the page has."""
+    """The room's last revision the page has seen."""
     value = frame["after"]
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     raise FrameError("The page is out of date; please reload it.")
+
+
+def frame_message_id(frame: dict[str, Any], key: str) -> int:
+    """Which message an edit or delete frame is about: its id, as a form sends it."""
+    value = frame[key]
+    # Digits only, as for the cursor: no signs, spaces or numbers too big for the database.
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    raise FrameError(UNREADABLE)
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -94,7 +103,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await fanout.hub().join(self.me.key, self)
         # Read after joining the room: a message posted in between is then either
         # counted here or arrives as a push.
-        seen = await database_sync_to_async(self.room_last_seq)()
+        seen = await database_sync_to_async(self.room_last_revision)()
         recovery.watch(self.feed, self.room.pk)
         self.typing = typists.Throttle()
         await self.accept()
@@ -113,11 +122,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         me = identity.identify(self.scope["session"], self.scope.get("user"))
         return me, Room.objects.filter(slug=slug).first()
 
-    def room_last_seq(self) -> int:
-        return Room.objects.values_list("last_seq", flat=True).get(pk=self.room.pk)
+    def room_last_revision(self) -> int:
+        return Room.objects.values_list("last_revision", flat=True).get(pk=self.room.pk)
 
-    async def read_after(self, seq: int, limit: int) -> list[Message]:
-        return await database_sync_to_async(self.room.messages_after)(seq, limit)
+    async def read_after(self, revision: int, limit: int) -> list[Message]:
+        return await database_sync_to_async(self.room.changes_after)(revision, limit)
 
     async def disconnect(self, code: int) -> None:
         if self.group:
@@ -140,6 +149,12 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     await send_fragment(self.group, typists.cue(self.me.name, self.me.guest))
             elif field := next((f for f in about.FIELDS if f in frame), None):
                 await self.change_about(field, frame[field])
+            elif "edit" in frame:
+                await self.edit(frame_message_id(frame, "edit"), frame_text(frame))
+            elif "remove" in frame:
+                # Not "delete": htmx reads form values through an object whose
+                # delete() method hides a field of that name.
+                await self.delete(frame_message_id(frame, "remove"))
             else:
                 await self.post(frame_text(frame))
         except FrameError as error:
@@ -147,7 +162,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def post(self, text: str) -> None:
         try:
-            message = await database_sync_to_async(post_message)(self.room, self.me, text)
+            message = await outbox().post(self.room, self.me, text)
         except ValidationError as error:
             # The refused text goes back into the box: nothing typed is lost.
             reasons = " ".join(error.message_dict.get("body", error.messages))
@@ -170,8 +185,33 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(render_push("about_error", error=""))
         lobby.touch(room.pk)
 
+    async def edit(self, pk: int, text: str) -> None:
+        await self.change(editing.edit_message, self.room, self.me, pk, text)
+
+    async def delete(self, pk: int) -> None:
+        await self.change(editing.delete_message, self.room, self.me, pk, self.scope.get("user"))
+
+    async def change(self, domain_function, *args) -> None:
+        """Edit or delete through the domain; a refusal is told to this socket alone."""
+        try:
+            message, changed = await database_sync_to_async(domain_function)(*args)
+        except ValidationError as error:
+            reason = " ".join(error.message_dict.get("body", error.messages))
+            await self.send(render_push("error", error=reason))
+            return
+        except editing.Refused as error:
+            await self.send(render_push("error", error=str(error)))
+            return
+        if changed:
+            # Everyone, this page included, gets the message redrawn in place.
+            await publish(message)
+            lobby.touch(self.room.pk)
+        else:
+            await self.send(render_push("unchanged", message=message))
+        await self.send(sent_ack())
+
     async def room_message(self, event: dict[str, Any]) -> None:
-        await self.feed.push(event["seq"], event["html"])
+        await self.feed.push(event["revision"], event["html"])
 
     async def room_fragment(self, event: dict[str, Any]) -> None:
         """Ready bytes that need no ordering (who is here, who is typing, the topic)."""

@@ -1,9 +1,14 @@
 """Keep one socket's view of its room whole and in order.
 
-Every message has the room's next sequence number. Pushes from several server
-processes can overtake each other, and a full channel can drop one; the feed
-holds early pushes for a moment, and if a number is still missing it reads the
-gap from the database, so the socket gets every message once and in order.
+Every change in a room (a new message, an edit, a deletion) takes the room's
+next revision. Pushes from several server processes can overtake each other,
+and a full channel can drop one; the feed holds early pushes for a moment, and
+if a number is still missing it reads what changed after the last one it sent
+from the database, so the socket gets every change once and in order.
+
+A missing number may belong to a message that changed again since: the older
+revision is gone from the record and the read brings the newer one, which is
+all the page needs.
 """
 
 import asyncio
@@ -14,7 +19,7 @@ from .models import Message
 
 # How long a push may wait for an overtaken one before the gap is read from the record.
 GAP_WAIT = 1.0
-# Messages per catch-up frame; a page that missed more gets several frames.
+# Changed messages per catch-up frame; a page that missed more gets several frames.
 PAGE = 200
 
 
@@ -26,7 +31,7 @@ class RoomFeed:
     ):
         self.send = send
         self.read_after = read_after
-        # Every message up to this number has been sent (or was on the page already);
+        # Every change up to this revision has been sent (or was on the page already);
         # None until start(): pushes that arrive before then wait in `early`.
         self.seen: int | None = None
         self.early: dict[int, str] = {}
@@ -37,18 +42,18 @@ class RoomFeed:
         self.behind_at: int | None = None
 
     async def start(self, seen: int) -> None:
-        """Begin with the room's newest number as read once the socket listened."""
+        """Begin with the room's newest revision as read once the socket listened."""
         async with self.lock:
             self.seen = seen
-            self.early = {seq: html for seq, html in self.early.items() if seq > seen}
+            self.early = {rev: html for rev, html in self.early.items() if rev > seen}
             await self._send_early()
         self._wait_for_gap()
 
-    async def push(self, seq: int, html: str) -> None:
+    async def push(self, revision: int, html: str) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes."""
-        if self.seen is not None and seq <= self.seen:
+        if self.seen is not None and revision <= self.seen:
             return
-        self.early[seq] = html
+        self.early[revision] = html
         # Before start, or while a catch-up reads the record, whoever holds the lock
         # sends it when done: the push never waits, so neither does the room.
         if self.seen is not None and not self.lock.locked():
@@ -61,13 +66,13 @@ class RoomFeed:
             self.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._fill_later)
 
     async def catch_up(self, after: int) -> None:
-        """Send every message after `after` from the record, however many there are."""
+        """Send every change after revision `after` from the record, however many there are."""
         async with self.lock:
             await self._read_from(after)
         self._wait_for_gap()
 
     async def fill(self) -> None:
-        """Read whatever came after the last message sent (a gap, or a lost layer)."""
+        """Read whatever changed after the last revision sent (a gap, or a lost layer)."""
         async with self.lock:
             await self._read_from(self.seen)
         self._wait_for_gap()
@@ -78,11 +83,11 @@ class RoomFeed:
             if not batch:
                 break
             await self.send(render_messages(batch))
-            after = batch[-1].seq
+            after = batch[-1].revision
             self.seen = max(self.seen, after)
             if len(batch) < PAGE:
                 break
-        self.early = {seq: html for seq, html in self.early.items() if seq > self.seen}
+        self.early = {rev: html for rev, html in self.early.items() if rev > self.seen}
         await self._send_early()
 
     async def _send_early(self) -> None:
@@ -96,7 +101,7 @@ class RoomFeed:
             self._start_fill()
 
     def check(self, newest: int) -> None:
-        """The room's newest message, read now: fill if nothing moved since the last check."""
+        """The room's newest revision, read now: fill if nothing moved since the last check."""
         if self.seen is None:
             return
         behind = newest > self.seen

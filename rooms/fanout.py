@@ -18,6 +18,8 @@ from collections.abc import Coroutine
 
 from channels.layers import get_channel_layer
 
+from .loops import per_loop
+
 log = logging.getLogger(__name__)
 
 
@@ -84,14 +86,5 @@ class Hub:
             log.warning("a socket could not take an event", exc_info=task.exception())
 
 
-_hubs: dict[asyncio.AbstractEventLoop, Hub] = {}
-
-
-def hub() -> Hub:
-    """This process's hub (one per event loop: test runs start several loops)."""
-    loop = asyncio.get_running_loop()
-    if loop not in _hubs:
-        for closed in [old for old in _hubs if old.is_closed()]:
-            del _hubs[closed]
-        _hubs[loop] = Hub()
-    return _hubs[loop]
+# This process's hub.
+hub = per_loop(Hub)

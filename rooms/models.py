@@ -1,16 +1,21 @@
 """The record: rooms and the messages said in them.
 
 Every message is stored before anyone sees it; forms, sockets and the admin
-all post through ``Room.post`` so the rules live in one place.
+all post through ``Room.post`` so the rules live in one place. Edits and
+deletions go through ``Room.revise``: every change (a new message, an edit, a
+deletion) takes the room's next revision, so a page that knows the last
+revision it saw can be sent exactly what changed since.
 """
 
 import hashlib
 import unicodedata
+from collections.abc import Callable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.text import slugify
 
 ROOM_NAME_MAX_LENGTH = 60
@@ -49,6 +54,9 @@ class Room(models.Model):
     topic = models.CharField(
         max_length=TOPIC_MAX_LENGTH, blank=True, validators=[validate_printable]
     )
+    # The room's newest change: posting, editing and deleting each take the next one.
+    # Pages and sockets track this number, so catch-up brings edits and deletions too.
+    last_revision = models.PositiveBigIntegerField(default=0, editable=False)
 
     objects = RoomManager()
 
@@ -69,21 +77,68 @@ class Room(models.Model):
         """The next messages after seq, in order: what a page that has seq is missing."""
         return list(self.messages.filter(seq__gt=seq).order_by("seq")[:limit])
 
-    def post(self, author: str, text: str, *, guest: bool = True) -> "Message":
-        """Validate and store a message; raises ValidationError for bad text.
+    def changes_after(self, revision: int, limit: int) -> list["Message"]:
+        """Messages posted, edited or deleted after `revision`, in the order they changed.
 
-        The room row stays locked until commit, so sequence numbers are handed out in
-        commit order: once a reader sees message n, messages 1..n-1 are in the record too.
+        A message changed twice shows up once, at its newest revision: its older
+        revision numbers are simply gone, and the newest state is all a page needs.
         """
-        message = Message(room=self, author=author, guest=guest, body=text.strip())
-        message.clean_fields(exclude={"room", "seq"})
-        with transaction.atomic():
-            rooms = Room.objects.filter(pk=self.pk)
-            # The UPDATE takes the row lock that orders concurrent posts.
-            rooms.update(last_seq=models.F("last_seq") + 1)
-            message.seq = self.last_seq = rooms.values_list("last_seq", flat=True).get()
-            message.save()
+        return list(self.messages.filter(revision__gt=revision).order_by("revision")[:limit])
+
+    def post(self, author: str, text: str, *, guest: bool = True) -> "Message":
+        """Validate and store a message; raises ValidationError for bad text."""
+        message = self.new_message(author, text, guest=guest)
+        store_messages([message])
+        self.last_seq, self.last_revision = message.seq, message.revision
         return message
+
+    def new_message(self, author: str, text: str, *, guest: bool = True) -> "Message":
+        """A message for this room, validated but not stored (see store_messages)."""
+        message = Message(room=self, author=author, guest=guest, body=text.strip())
+        message.clean_fields(exclude={"room", "seq", "revision"})
+        return message
+
+    def revise(self, pk: int, change: Callable[["Message"], bool]) -> tuple["Message", bool]:
+        """Change one of the room's messages under the room's row lock.
+
+        `change` gets the message as it is in the record now and returns whether it
+        changed anything; only then does the message take the room's next revision,
+        so revisions have no holes a reader would wait for. Returns the message and
+        whether it changed; raises Message.DoesNotExist for a message not in this room.
+        """
+        with transaction.atomic():
+            # Locks the room row, as Room.post's UPDATE does: revisions follow commit order.
+            locked = Room.objects.select_for_update().only("last_revision").get(pk=self.pk)
+            message = self.messages.get(pk=pk)
+            if not change(message):
+                return message, False
+            message.revision = self.last_revision = locked.last_revision + 1
+            Room.objects.filter(pk=self.pk).update(last_revision=message.revision)
+            message.save(update_fields=["body", "edited", "deleted", "revision"])
+        return message, True
+
+
+def store_messages(messages: list["Message"]) -> None:
+    """Store new messages, of one room or several, in one transaction: one commit.
+
+    Each room's row stays locked until commit, so numbers are handed out in commit
+    order: once a reader sees message n, messages 1..n-1 are in the record too.
+    Rooms are locked in id order, so two batches never wait for each other in a circle.
+    """
+    by_room: dict[int, list[Message]] = {}
+    for message in messages:
+        by_room.setdefault(message.room_id, []).append(message)
+    with transaction.atomic():
+        for room_id in sorted(by_room):
+            batch = by_room[room_id]
+            rooms = Room.objects.filter(pk=room_id)
+            # The UPDATE takes the row lock that orders concurrent posts.
+            step = models.F("last_seq") + len(batch), models.F("last_revision") + len(batch)
+            rooms.update(last_seq=step[0], last_revision=step[1])
+            last_seq, last_revision = rooms.values_list("last_seq", "last_revision").get()
+            for back, message in enumerate(reversed(batch)):
+                message.seq, message.revision = last_seq - back, last_revision - back
+        Message.objects.bulk_create(messages)
 
 
 class Message(models.Model):
@@ -97,16 +152,58 @@ class Message(models.Model):
         error_messages={"blank": "Write something before sending."},
     )
     created = models.DateTimeField(auto_now_add=True)
+    # The room's revision of this message's latest change (see Room.revise).
+    revision = models.PositiveBigIntegerField(editable=False)
+    edited = models.DateTimeField(null=True, blank=True, editable=False)
+    # Deleting keeps the row (its place and revision matter to catch-up) but not the text.
+    deleted = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["room", "seq"]
         constraints = [
             # Its index serves both "latest N in a room" and "after N in a room".
             models.UniqueConstraint(fields=["room", "seq"], name="message_room_seq_unique"),
+            # And this one "what changed after revision N in a room" (catch-up).
+            models.UniqueConstraint(
+                fields=["room", "revision"], name="message_room_revision_unique"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{self.author}: {self.body[:40]}"
+        return f"{self.author}: {'(deleted)' if self.deleted else self.body[:40]}"
+
+    def rewrite(self, text: str) -> bool:
+        """New text, checked by the same rules as posting; False when nothing changed.
+
+        Raises ValidationError on `body`.
+        """
+        text = text.strip()
+        if self.deleted is not None:
+            raise ValidationError({"body": "That message was deleted; it can't be edited."})
+        if text == self.body:
+            return False
+        self.body = text
+        self.clean_fields(exclude={f.name for f in self._meta.fields if f.name != "body"})
+        self.edited = timezone.now()
+        return True
+
+    def erase(self) -> bool:
+        """Remove the text, keep the row as a tombstone; False when it was already gone."""
+        if self.deleted is not None:
+            return False
+        self.body = ""
+        self.deleted = timezone.now()
+        return True
+
+    def get_edit_url(self) -> str:
+        return reverse("rooms:edit_message", kwargs={"slug": self.room.slug, "pk": self.pk})
+
+    def get_delete_url(self) -> str:
+        return reverse("rooms:delete_message", kwargs={"slug": self.room.slug, "pk": self.pk})
+
+    def written_by(self, name: str, guest: bool) -> bool:
+        """Same name and same kind (guest or member): how identities are told apart."""
+        return self.author == name and self.guest == guest
 
     @property
     def author_tag(self) -> str:

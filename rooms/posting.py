@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 
 from . import limits
 from .identity import Identity
-from .models import Message, Room
+from .models import Message, Room, store_messages
 
 RATE_LIMITED = "rate"
 
@@ -14,11 +14,27 @@ def post_message(room: Room, me: Identity, text: str) -> Message:
 
     Raises ValidationError on `body`; a rate-limit refusal has the code RATE_LIMITED.
     """
-    if not limits.allow("message", me.key):
-        raise ValidationError(
-            {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
-        )
-    return room.post(me.name, text, guest=me.guest)
+    result = post_messages([(room, me, text)])[0]
+    if isinstance(result, ValidationError):
+        raise result
+    return result
+
+
+def post_messages(posts: list[tuple[Room, Identity, str]]) -> list[Message | ValidationError]:
+    """Several people's messages at once: each is counted and validated on its own,
+    and all that pass are stored in one transaction (one commit for the lot)."""
+    results: list[Message | ValidationError] = []
+    for room, me, text in posts:
+        try:
+            if not limits.allow("message", me.key):
+                raise ValidationError(
+                    {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
+                )
+            results.append(room.new_message(me.name, text, guest=me.guest))
+        except ValidationError as error:
+            results.append(error)
+    store_messages([result for result in results if isinstance(result, Message)])
+    return results
 
 
 def is_rate_limited(error: ValidationError) -> bool:

@@ -3,9 +3,9 @@
 Pushes can be lost on the way: a Redis restart, a subscriber connection that
 Redis dropped, a publish that failed. The record cannot lose them. Every second,
 each server process compares what its sockets have been sent with the newest
-message of their rooms, and a socket that stayed behind for a whole check reads
-the rest from the database. One small query per process per second, whatever
-the number of sockets.
+change (revision) of their rooms, and a socket that stayed behind for a whole
+check reads the rest from the database. One small query per process per second,
+whatever the number of sockets.
 """
 
 import asyncio
@@ -36,17 +36,17 @@ def unwatch(feed: RoomFeed) -> None:
 
 
 @database_sync_to_async
-def newest_messages(room_ids: set[int]) -> dict[int, int]:
-    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_seq"))
+def newest_revisions(room_ids: set[int]) -> dict[int, int]:
+    return dict(Room.objects.filter(pk__in=room_ids).values_list("pk", "last_revision"))
 
 
 async def _check_forever() -> None:
     while _feeds:
         await asyncio.sleep(CHECK_EVERY)
         try:
-            newest = await newest_messages(set(_feeds.values()))
+            newest = await newest_revisions(set(_feeds.values()))
         except Exception:
-            log.warning("could not read the rooms' newest messages; trying again")
+            log.warning("could not read the rooms' newest revisions; trying again")
             continue
         for feed, room_id in list(_feeds.items()):
             feed.check(newest.get(room_id, 0))

@@ -8,6 +8,10 @@ urlpatterns = [
     path("", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/about/", views.about, name="about"),
+    path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.edit_message, name="edit_message"),
+    path(
+        "rooms/<slug:slug>/messages/<int:pk>/delete/", views.delete_message, name="delete_message"
+    ),
     path("room/<str:room_name>/<str:username>/", views.workshop_room, name="workshop_room"),
     path("accounts/signup/", views.signup, name="signup"),
 ]

@@ -6,12 +6,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import push_url
 
 from . import about as room_about
-from . import history, identity, limits, lobby, presence
+from . import editing, history, identity, limits, lobby, presence
 from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
 from .forms import AboutForm, JoinForm, MessageForm, SignupForm
-from .models import Room, author_tag
+from .models import Message, Room, author_tag
 from .posting import RATE_LIMITED, is_rate_limited, post_message
 
 
@@ -102,6 +103,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         "page": page,
         # Reading back: a plain page, no live updates appended after a gap.
         "archive": not page.is_latest,
+        # Shows every message's delete control; the server checks again on use.
+        "moderator": editing.is_moderator(request.user),
         "form": form,
         "here": presence.here_now(room.pk),
         "about_form": about_form or AboutForm(initial=about_values(room)),
@@ -147,6 +150,82 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
             lobby.touch_now(room.pk)
             return see_other(room.get_absolute_url())
     return room_page(request, room, me, MessageForm(), about_form=form, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Edit one's own message: the form (a page, or the fragment htmx opens in place),
+    and the plain POST that stores the edit and shows it live to everyone."""
+    message = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    me = identity.identify(request.session, request.user)
+    if me is None:
+        return redirect(f"{reverse('rooms:join')}?{urlencode({'room': message.room.name})}")
+    form = MessageForm(request.POST or None)
+    error, status = "", 200
+    if request.method == "POST" and form.is_valid():
+        try:
+            message, changed = editing.edit_message(
+                message.room, me, message.pk, form.cleaned_data["message"]
+            )
+        except editing.Refused as refused:
+            return refuse(request, message, "Edit a message", str(refused), refused.status)
+        except ValidationError as invalid:
+            error = " ".join(invalid.message_dict.get("body", invalid.messages))
+            status = 429 if is_rate_limited(invalid) else 400
+        else:
+            if changed:
+                publish_sync(message)
+                lobby.touch_now(message.room_id)
+            return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
+    elif form.errors:
+        error, status = " ".join(form.errors["message"]), 400
+    elif not editing.can_edit(message, me):
+        refusal = (
+            "That message was deleted; it can't be edited."
+            if message.deleted
+            else editing.NOT_YOURS_TO_EDIT
+        )
+        return refuse(request, message, "Edit a message", refusal, 403)
+    value = request.POST.get("message", message.body)
+    context = {"message": message, "value": value, "error": error}
+    return change_page(request, "Edit a message", "rooms/_message_edit.html", context, status)
+
+
+@require_http_methods(["GET", "POST"])
+def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Delete a message (one's own, or anyone's as staff): asks first, then the plain
+    POST leaves a tombstone and shows it live to everyone."""
+    message = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    me = identity.identify(request.session, request.user)
+    if request.method == "POST":
+        try:
+            message, changed = editing.delete_message(message.room, me, message.pk, request.user)
+        except editing.Refused as refused:
+            return refuse(request, message, "Delete a message", str(refused), refused.status)
+        if changed:
+            publish_sync(message)
+            lobby.touch_now(message.room_id)
+        return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
+    if message.deleted:
+        return refuse(request, message, "Delete a message", "That message is already deleted.", 410)
+    if not editing.can_delete(message, me, request.user):
+        return refuse(request, message, "Delete a message", editing.NOT_YOURS_TO_DELETE, 403)
+    context = {"message": message}
+    return change_page(request, "Delete a message", "rooms/_message_delete.html", context)
+
+
+def change_page(request, title: str, form_template: str, context: dict, status: int = 200):
+    """The form alone for htmx (it opens inside the message), else a page around it."""
+    if request.htmx:
+        # Opened in place by a boosted form: the address stays the room's.
+        return push_url(render(request, form_template, context, status=status), False)
+    context |= {"title": title, "form_template": form_template}
+    return render(request, "rooms/message_change.html", context, status=status)
+
+
+def refuse(request, message: Message, title: str, reason: str, status: int) -> HttpResponse:
+    context = {"title": title, "message": message, "refusal": reason}
+    return render(request, "rooms/message_change.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])

@@ -52,6 +52,8 @@ def sample(db):
         "cards": [card, Card(room=room, here=0, newest=None, listed=False)],
         "lobby": [card],
         "about_form": AboutForm(initial={"topic": room.topic}),
+        "title": "Edit a message",
+        "form_template": "rooms/_message_edit.html",
     }
 
 
@@ -74,8 +76,11 @@ def test_every_template_renders_with_sample_data(sample, name):
 
 @pytest.mark.parametrize(
     "partial",
-    ["messages", "error", "sent", "presence", "typing", "about", "about_error", "room_cards"],
-)
+    [
+        "messages", "error", "sent", "unchanged",
+        "presence", "typing", "about", "about_error", "room_cards",
+    ],
+)  # fmt: skip
 def test_every_push_partial_renders(sample, partial):
     html = broadcast.render_push(partial, **sample)
     assert 'hx-swap-oob="' in html

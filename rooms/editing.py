@@ -1,0 +1,92 @@
+"""Changing what was said: authors edit and delete their own messages, staff delete any.
+
+One path for sockets, plain forms and the admin alike. Permissions are decided
+here, on the server, from the identity and the account; the page only hides the
+controls a viewer can't use.
+"""
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+
+from . import limits
+from .identity import Identity
+from .models import Message, Room
+from .posting import RATE_LIMITED
+
+
+class Refused(Exception):
+    """A change this person may not make; the text is shown to them."""
+
+    def __init__(self, reason: str, status: int = 403):
+        super().__init__(reason)
+        self.status = status
+
+
+NOT_HERE = "That message is not in this room."
+NOT_YOURS_TO_EDIT = "You can edit only your own messages."
+NOT_YOURS_TO_DELETE = "You can delete only your own messages."
+
+
+def is_moderator(user) -> bool:
+    """Django staff, read from the record now: staff taken away yesterday can't moderate."""
+    if user is None or not user.is_authenticated:
+        return False
+    return get_user_model().objects.filter(pk=user.pk, is_staff=True, is_active=True).exists()
+
+
+def can_edit(message: Message, me: Identity | None) -> bool:
+    return me is not None and message.deleted is None and message.written_by(me.name, me.guest)
+
+
+def can_delete(message: Message, me: Identity | None, user=None) -> bool:
+    if message.deleted is not None:
+        return False
+    if me is not None and message.written_by(me.name, me.guest):
+        return True
+    return is_moderator(user)
+
+
+def edit_message(room: Room, me: Identity, pk: int, text: str) -> tuple[Message, bool]:
+    """New text for one's own message: counted and checked like a new message.
+
+    Returns the message and whether it changed (same text: nothing stored).
+    Raises Refused, or ValidationError on `body` (RATE_LIMITED when over the limit).
+    """
+
+    def rewrite(message: Message) -> bool:
+        if not message.written_by(me.name, me.guest):
+            raise Refused(NOT_YOURS_TO_EDIT)
+        return message.rewrite(text)
+
+    if not limits.allow("message", me.key):
+        raise ValidationError(
+            {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
+        )
+    return _revise(room, pk, rewrite)
+
+
+def delete_message(room: Room, me: Identity | None, pk: int, user=None) -> tuple[Message, bool]:
+    """Delete one's own message, or anyone's as a moderator; the row stays as a tombstone.
+
+    Returns the message and whether it changed (already deleted: nothing to do).
+    """
+
+    def erase(message: Message) -> bool:
+        mine = me is not None and message.written_by(me.name, me.guest)
+        if not mine and not is_moderator(user):
+            raise Refused(NOT_YOURS_TO_DELETE)
+        return message.erase()
+
+    return _revise(room, pk, erase)
+
+
+def moderate(message: Message) -> tuple[Message, bool]:
+    """Delete a message as staff (the admin decides who may); the row stays as a tombstone."""
+    return message.room.revise(message.pk, Message.erase)
+
+
+def _revise(room: Room, pk: int, change) -> tuple[Message, bool]:
+    try:
+        return room.revise(pk, change)
+    except Message.DoesNotExist:
+        raise Refused(NOT_HERE, status=404) from None

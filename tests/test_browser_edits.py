@@ -1,0 +1,270 @@
+"""Editing and deleting messages, as people see it in a real Chromium against a real server."""
+
+import re
+import signal
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from .conftest import needs_redis
+from .pages import bodies, enter, launch, log, say
+from .servers import Server, run_python
+
+pytestmark = pytest.mark.e2e
+
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
+
+# Module-scoped: Playwright's sync API must be closed before async tests run.
+@pytest.fixture(scope="module")
+def browser():
+    yield from launch()
+
+
+def message(page: Page, text: str):
+    return log(page).locator(".message", has_text=text)
+
+
+def edit(page: Page, text: str, new_text: str) -> None:
+    message(page, text).get_by_role("button", name="Edit this message").click()
+    box = page.get_by_label("Edit your message")
+    expect(box).to_be_focused()
+    box.fill(new_text)
+    box.press("Enter")
+
+
+def delete(page: Page, text: str) -> None:
+    message(page, text).get_by_role("button", name="Delete this message").click()
+    log(page).get_by_role("button", name="Delete", exact=True).click()
+
+
+def shell(server: Server, code: str) -> None:
+    """Run Python against the server's database (as an operator would with manage.py)."""
+    run_python(server.env, "manage.py", "shell", "-c", code, check=True)
+
+
+def enter_as_staff(browser: Browser, server: Server, room: str, name: str) -> Page:
+    shell(
+        server,
+        "from django.contrib.auth.models import User; "
+        f"User.objects.create_user({name!r}, password='a long passphrase', is_staff=True)",
+    )
+    page = browser.new_context().new_page()
+    page.goto(server.url + "/accounts/login/")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill("a long passphrase")
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_label("Room").fill(room)
+    page.get_by_role("button", name="Enter the room").click()
+    expect(page.locator(".room")).to_have_attribute("data-connection", "open")
+    return page
+
+
+def test_an_edit_shows_live_for_everyone_in_place(browser, server):
+    ada = enter(browser, server, "Edits", "ada")
+    bob = enter(browser, server, "Edits", "bob")
+    errors = []
+    for page in (ada, bob):
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    for text in ("see you at 5", "bring snacks"):
+        say(ada, text)
+        expect(bodies(bob).last).to_have_text(text)
+    # The message arrived live on ada's page too: its controls work there.
+    edit(ada, "see you at 5", "see you at 6")
+    for page in (ada, bob):
+        expect(bodies(page)).to_have_text(["see you at 6", "bring snacks"])
+        expect(message(page, "see you at 6").locator(".message__edited")).to_have_text("edited")
+    expect(ada.locator(".message-change")).to_have_count(0)  # the form closed
+    expect(ada.get_by_role("textbox", name="Message")).to_be_focused()
+    # Nothing blocked by the Content-Security-Policy, no htmx errors.
+    assert errors == []
+    bob.reload()
+    expect(bodies(bob)).to_have_text(["see you at 6", "bring snacks"])
+
+
+def test_a_deletion_leaves_a_tombstone_live(browser, server):
+    ada = enter(browser, server, "Deletions", "ada")
+    bob = enter(browser, server, "Deletions", "bob")
+    for text in ("wrong chat, sorry", "hello all"):
+        say(ada, text)
+        expect(bodies(bob).last).to_have_text(text)
+    delete(ada, "wrong chat, sorry")
+    for page in (ada, bob):
+        expect(bodies(page)).to_have_text(["hello all"])
+        expect(log(page).locator(".message__tombstone")).to_have_text(["Message deleted"])
+        expect(log(page)).not_to_contain_text("wrong chat")
+        # The tombstone keeps the message's place.
+        expect(log(page).locator(".message").first).to_have_class(re.compile("message--deleted"))
+
+
+def test_only_the_author_sees_the_controls(browser, server):
+    ada = enter(browser, server, "Controls", "ada")
+    bob = enter(browser, server, "Controls", "bob")
+    say(ada, "ada's words")
+    expect(log(bob)).to_contain_text("ada's words")
+    say(bob, "bob's words")
+    expect(log(ada)).to_contain_text("bob's words")
+    for page, mine, theirs in ((ada, "ada's", "bob's"), (bob, "bob's", "ada's")):
+        for name in ("Edit this message", "Delete this message"):
+            expect(message(page, mine).get_by_role("button", name=name)).to_be_visible()
+            expect(message(page, theirs).get_by_role("button", name=name)).to_be_hidden()
+    # A reload draws history with the same rule.
+    bob.reload()
+    expect(message(bob, "ada's").get_by_role("button", name="Edit this message")).to_be_hidden()
+
+
+def test_an_edit_to_a_message_older_than_the_page_stays_out_of_it(browser, server):
+    shell(
+        server,
+        "from rooms.models import Room; room = Room.objects.for_name('Long Room'); "
+        "[room.post('bob', f'old {n}') for n in range(52)]",
+    )
+    ada = enter(browser, server, "Long Room", "ada")
+    expect(bodies(ada)).to_have_count(50)
+    expect(bodies(ada).first).to_have_text("old 2")
+    # An edit the page hears about (the once-a-second check reads it from the record).
+    shell(
+        server,
+        "from rooms import editing; from rooms.identity import Identity; "
+        "from rooms.models import Room; room = Room.objects.get(slug='long-room'); "
+        "bob = Identity('bob', True, 'session.bob'); "
+        "editing.edit_message(room, bob, room.messages.get(seq=1).pk, 'old 0, edited')",
+    )
+    say(ada, "new")  # after the edit in the room's order: once it shows, the edit arrived
+    expect(bodies(ada).last).to_have_text("new")
+    expect(bodies(ada)).to_have_count(51)
+    expect(bodies(ada).first).to_have_text("old 2")
+
+
+def test_an_edit_can_be_cancelled(browser, server):
+    ada = enter(browser, server, "Cancel", "ada")
+    say(ada, "keep this")
+    message(ada, "keep this").get_by_role("button", name="Edit this message").click()
+    ada.get_by_label("Edit your message").fill("or not")
+    ada.get_by_role("link", name="Cancel").click()
+    expect(ada.locator(".message-change")).to_have_count(0)
+    expect(bodies(ada)).to_have_text(["keep this"])
+    expect(ada).to_have_url(re.compile(r"/rooms/cancel/$"))
+
+
+def test_saving_an_edit_that_changes_nothing_just_closes_the_form(browser, server):
+    ada = enter(browser, server, "Unchanged", "ada")
+    say(ada, "fine as it is")
+    edit(ada, "fine as it is", "fine as it is")
+    expect(ada.locator(".message-change")).to_have_count(0)
+    expect(log(ada).locator(".message__edited")).to_have_count(0)
+
+
+def test_a_moderator_deletes_anyones_message_and_it_goes_for_everyone(browser, server):
+    ada = enter(browser, server, "Moderated", "ada")
+    bob = enter(browser, server, "Moderated", "bob")
+    say(bob, "buy cheap watches")
+    expect(log(ada)).to_contain_text("buy cheap watches")
+    mod = enter_as_staff(browser, server, "Moderated", "moderator")
+    spam = message(mod, "buy cheap watches")
+    expect(spam.get_by_role("button", name="Delete this message")).to_be_visible()
+    expect(spam.get_by_role("button", name="Edit this message")).to_be_hidden()
+    delete(mod, "buy cheap watches")
+    for page in (ada, bob, mod):
+        expect(log(page).locator(".message__tombstone")).to_have_text(["Message deleted"])
+        expect(log(page)).not_to_contain_text("cheap watches")
+
+
+def test_a_page_that_was_away_shows_edits_and_deletions_without_a_reload(browser, server_env):
+    own = Server(server_env).start()
+    try:
+        ada = enter(browser, own, "Away", "ada")
+        bob = enter(browser, own, "Away", "bob")
+        for text in ("stays", "fix me", "drop me"):
+            say(bob, text)
+            expect(bodies(ada).last).to_have_text(text)
+        ada.evaluate("window.notReloaded = true")
+        own.stop(signal.SIGKILL)
+        expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+        # While ada's page is away, bob's edit and deletion go into the record.
+        shell(
+            own,
+            "from rooms import editing; from rooms.identity import Identity; "
+            "from rooms.models import Room; "
+            "room = Room.objects.get(slug='away'); bob = Identity('bob', True, 'session.bob'); "
+            "editing.edit_message(room, bob, room.messages.get(body='fix me').pk, 'fixed'); "
+            "editing.delete_message(room, bob, room.messages.get(body='drop me').pk); "
+            "room.post('bob', 'and a new one')",
+        )
+        own.start()
+        expect(bodies(ada)).to_have_text(["stays", "fixed", "and a new one"], timeout=30_000)
+        expect(message(ada, "fixed").locator(".message__edited")).to_be_visible()
+        expect(log(ada).locator(".message__tombstone")).to_have_text(["Message deleted"])
+        expect(log(ada)).not_to_contain_text("drop me")
+        assert ada.evaluate("window.notReloaded") is True
+        expect(ada.locator(".room")).to_have_attribute("data-connection", "open")
+    finally:
+        own.stop()
+
+
+def test_without_javascript_people_edit_and_delete_with_plain_pages(browser, server):
+    live = enter(browser, server, "Plain Edits", "ada")
+    plain = enter(browser, server, "Plain Edits", "nojs", java_script_enabled=False)
+    say(plain, "plian typo")
+    expect(log(live)).to_contain_text("plian typo")
+    message(plain, "plian typo").get_by_role("button", name="Edit this message").click()
+    expect(plain.get_by_role("heading", level=1)).to_have_text("Edit a message")
+    plain.get_by_label("Edit your message").fill("plain typo")
+    plain.get_by_role("button", name="Save").click()
+    expect(plain).to_have_url(re.compile(r"/rooms/plain-edits/#message-\d+$"))
+    expect(bodies(plain)).to_have_text(["plain typo"])
+    expect(bodies(live)).to_have_text(["plain typo"])
+    message(plain, "plain typo").get_by_role("button", name="Delete this message").click()
+    plain.get_by_role("button", name="Delete", exact=True).click()
+    expect(log(plain).locator(".message__tombstone")).to_have_text(["Message deleted"])
+    expect(log(live).locator(".message__tombstone")).to_have_text(["Message deleted"])
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_controls_and_forms_have_no_serious_accessibility_violations(browser, server, scheme):
+    room = f"Accessible Edits {scheme}"
+    page = enter(browser, server, room, f"ed-{scheme}", color_scheme=scheme, bypass_csp=True)
+    for text in ("an edited one", "a deleted one", "an open one"):
+        say(page, text)
+        expect(bodies(page).last).to_have_text(text)
+    edit(page, "an edited one", "an edited one, edited")
+    expect(message(page, "edited one, edited").locator(".message__edited")).to_be_visible()
+    delete(page, "a deleted one")
+    expect(log(page).locator(".message__tombstone")).to_have_count(1)
+    message(page, "an open one").get_by_role("button", name="Edit this message").click()
+    expect(page.get_by_label("Edit your message")).to_be_visible()
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [
+        (v["id"], [n["target"] for n in v["nodes"]])
+        for v in result["violations"]
+        if v["impact"] in {"serious", "critical"}
+    ]
+    assert serious == [], f"{scheme}: {serious}"
+
+
+@needs_redis
+def test_a_page_whose_process_died_shows_edits_made_through_another(browser, two_servers):
+    one, two = two_servers
+    ada = enter(browser, one, "Edit Failover", "ada")
+    bob = enter(browser, two, "Edit Failover", "bob")
+    for text in ("first", "second", "third"):
+        say(bob, text)
+        expect(bodies(ada).last).to_have_text(text)
+    ada.evaluate("window.notReloaded = true")
+    one.stop(signal.SIGKILL)
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+    edit(bob, "second", "second, edited")
+    expect(bodies(bob)).to_have_text(["first", "second, edited", "third"])
+    delete(bob, "third")
+    expect(log(bob).locator(".message__tombstone")).to_have_count(1)
+    edit(bob, "second, edited", "second, edited again")
+    expect(bodies(bob)).to_have_text(["first", "second, edited again"])
+    one.start()
+    expect(bodies(ada)).to_have_text(["first", "second, edited again"], timeout=30_000)
+    expect(log(ada).locator(".message__tombstone")).to_have_text(["Message deleted"])
+    assert ada.evaluate("window.notReloaded") is True
+    # And live again both ways.
+    say(ada, "back")
+    expect(bodies(bob).last).to_have_text("back")
