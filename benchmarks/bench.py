@@ -47,7 +47,12 @@ RESULTS = BENCH / "results"
 PLOT = ROOT / "docs" / "benchmark-latency.png"
 WORKSHOP_PYTHON = BENCH / ".venv-workshop" / "bin" / "python"
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-DATABASE_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/parley")
+# A database of the benchmark's own on the configured server: it is dropped on every run.
+DATABASE_URL = (
+    urllib.parse.urlsplit(os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/"))
+    ._replace(path="/parley_bench")
+    .geturl()
+)
 
 # Every message body carries its sender and number; receivers find it in any frame shape.
 MARK = re.compile(rb"zq(\d+)_(\d+)qz")
@@ -69,6 +74,7 @@ class Variant:
     command: list[str]
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
+    # Parley's code, joined like a browser does; `cwd` is its checkout.
     parley: bool = False
     # Server processes once it is up (a supervisor and its workers).
     processes: int = 1
@@ -144,6 +150,30 @@ def variants(port: int) -> dict[str, Variant]:
     }
 
 
+def before(rev: str, port: int) -> Variant:
+    """Parley as it was at an earlier commit (daphne workers then), to measure a change."""
+    root = BENCH / f".before-{rev}"
+    if not root.exists():
+        root.mkdir()
+        archive = subprocess.run(
+            ["git", "archive", rev],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(root)], input=archive, check=True)
+    where = ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    return Variant(
+        f"before-{rev}",
+        f"Parley at {rev}, 2 daphne processes (a channel and a Redis subscription per socket)",
+        [sys.executable, "manage.py", "serve", *where],
+        root,
+        parley_env(),
+        parley=True,
+        processes=3,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,7 +188,7 @@ class Server:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", **variant.env}
         if not variant.parley:
             env.pop("DATABASE_URL", None)
-        self.process = subprocess.Popen(  # noqa: S603
+        self.process = subprocess.Popen(
             variant.command,
             cwd=variant.cwd,
             env=env,
@@ -202,8 +232,8 @@ class Server:
         self.log.close()
 
 
-def fresh_database() -> None:
-    """An empty PostgreSQL database for Parley's variants, migrated."""
+def fresh_database(root: Path) -> None:
+    """An empty PostgreSQL database for a Parley variant, migrated by its own code."""
     import psycopg
 
     parts = urllib.parse.urlsplit(DATABASE_URL)
@@ -213,8 +243,9 @@ def fresh_database() -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
     env = {**os.environ, **parley_env()}
-    migrate = [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"]
-    subprocess.run(migrate, cwd=ROOT, env=env, check=True)  # noqa: S603
+    for command in ("migrate", "collectstatic"):
+        manage = [sys.executable, "manage.py", command, "--noinput", "-v", "0"]
+        subprocess.run(manage, cwd=root, env=env, check=True)
 
 
 # -- joining like a browser ---------------------------------------------------------------
@@ -488,7 +519,7 @@ def wrk(url: str, cookie: str | None, seconds: int) -> dict | None:
     command = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout  # noqa: S603
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
@@ -510,7 +541,7 @@ def wrk(url: str, cookie: str | None, seconds: int) -> dict | None:
 
 async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
     if variant.parley:
-        fresh_database()
+        fresh_database(variant.cwd)
     server = Server(variant, port, log_dir)
     result: dict = {"variant": variant.name, "about": variant.about}
     try:
@@ -680,6 +711,7 @@ async def main() -> None:
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for memory")
     parser.add_argument("--http", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--plot", type=Path, default=PLOT)
+    parser.add_argument("--before", help="also measure Parley at this git revision, first")
     args = parser.parse_args()
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -688,7 +720,11 @@ async def main() -> None:
     port = free_port()
     table_of = variants(port)
     results = []
-    for name in args.variants.split(","):
+    names = args.variants.split(",")
+    if args.before:
+        table_of["before"] = before(args.before, port)
+        names.insert(names.index("parley-daphne") if "parley-daphne" in names else 0, "before")
+    for name in names:
         variant = table_of[name]
         if name == "workshop" and not WORKSHOP_PYTHON.exists():
             print("  workshop: benchmarks/.venv-workshop is missing (make bench creates it)")

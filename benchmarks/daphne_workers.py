@@ -14,7 +14,7 @@ def main(port: int, workers: int) -> None:
     listener.listen(1024)
     command = [sys.executable, "-m", "daphne", *FLAGS, "--fd", str(listener.fileno())]
     processes = [
-        subprocess.Popen([*command, "config.asgi:application"], pass_fds=[listener.fileno()])  # noqa: S603
+        subprocess.Popen([*command, "config.asgi:application"], pass_fds=[listener.fileno()])
         for _ in range(workers)
     ]
     for process in processes:

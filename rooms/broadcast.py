@@ -39,11 +39,13 @@ def sent_ack() -> str:
 
 
 def draw_message(message: Message) -> str:
-    """One message drawn by its partial, once per process: a catch-up for many sockets
-    (after a Redis restart, say) reuses what the live push already drew."""
+    """One message drawn by its partial, once per process: room pages, and a catch-up for
+    many sockets (after a Redis restart, say), reuse what the live push already drew."""
     shown = (
         message.pk,
+        message.room_id,
         message.seq,
+        message.created,
         message.revision,
         message.author,
         message.guest,

@@ -13,6 +13,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from rooms.broadcast import draw_message
+
 register = template.Library()
 
 # A web address: http(s) and whatever follows up to a space or a character that
@@ -87,3 +89,10 @@ def day_label(value: datetime.datetime | None) -> str:
     if day == today - datetime.timedelta(days=1):
         return "Yesterday"
     return f"{day:%A}, {day.day} {day:%B %Y}"
+
+
+@register.filter
+def drawn(message) -> str:
+    """The message as rooms/_message.html draws it, drawn once per process and reused
+    by every page and push that shows it (see broadcast.draw_message)."""
+    return draw_message(message)
