@@ -8,7 +8,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static run serve services test e2e screenshots lint format clean
+.PHONY: install static run serve services test e2e screenshots bench lint format clean
 
 # Written by `make services`: the local Redis and PostgreSQL, which test and serve use
 # (make run stays on SQLite and the in-memory layer).
@@ -65,6 +65,24 @@ e2e: static tests/node_modules/.package-lock.json
 screenshots: static
 	PARLEY_SCREENSHOTS_DIR=docs $(PY) -m pytest -m e2e -k screenshot
 
+# The fan-out benchmark (BENCHMARKS.md): Parley against the workshop app and a bare websockets
+# server, on the local Redis and PostgreSQL; wrk (Debian package) measures the pages.
+WORKSHOP_VENV := benchmarks/.venv-workshop
+
+$(VENV)/.bench: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+$(WORKSHOP_VENV)/.installed: benchmarks/workshop/requirements.txt
+	$(PYTHON) -m venv $(WORKSHOP_VENV)
+	$(WORKSHOP_VENV)/bin/pip install --quiet -r benchmarks/workshop/requirements.txt
+	touch $@
+
+bench: static services $(VENV)/.bench $(WORKSHOP_VENV)/.installed
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "wrk is not installed: the page figures are left out"
+	env $$(cat .services.env) $(PY) benchmarks/bench.py $(BENCH_ARGS)
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -74,4 +92,5 @@ format: install
 	$(VENV)/bin/ruff format .
 
 clean:
-	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache tests/node_modules .services.env
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache tests/node_modules .services.env \
+	  $(WORKSHOP_VENV) benchmarks/.before-* benchmarks/results/logs

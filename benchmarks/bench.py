@@ -6,7 +6,7 @@ post through the real path, and one asyncio client (picows: it parses frames in
 C, so the client is not the wall) times every receipt. Per variant:
 
 - connections/s and server memory per idle socket (1,000 sockets, fresh process);
-- deliveries/s at saturation (100 sockets, 5 senders with a window of 4 each);
+- deliveries/s at saturation (100 sockets, 5 senders with 16 unanswered messages each);
 - an offered-rate ladder: p50/p99 of send-to-each-receipt and send-to-last-receiver;
 - lost, duplicated and out-of-order deliveries;
 - the client's own CPU share (a run where the client is saturated is invalid);
@@ -479,7 +479,7 @@ def summary(tally: Tally, meter: Meter) -> dict:
     }
 
 
-async def saturate(room: Room, server: Server, messages: int, senders: int = 5, window: int = 4):
+async def saturate(room: Room, server: Server, messages: int, senders: int = 5, window: int = 16):
     tally = Tally(len(room.sockets))
     room.listen(tally)
     tally.windows = {s: asyncio.Semaphore(window) for s in range(senders)}
@@ -579,7 +579,9 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
 
         sat = room("saturation")
         await sat.open(args.saturation_sockets)
-        result["saturation"] = await saturate(sat, server, args.saturation_messages)
+        result["saturation"] = await saturate(
+            sat, server, args.saturation_messages, window=args.window
+        )
         await sat.close()
         print(f"  {variant.name}: saturation {result['saturation']}", flush=True)
 
@@ -708,6 +710,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per ladder step")
     parser.add_argument("--saturation-sockets", type=int, default=100)
     parser.add_argument("--saturation-messages", type=int, default=3000)
+    parser.add_argument("--window", type=int, default=16, help="unanswered messages per sender")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for memory")
     parser.add_argument("--http", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--plot", type=Path, default=PLOT)
