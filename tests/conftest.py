@@ -5,6 +5,7 @@ from urllib.parse import urlparse
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
@@ -53,6 +54,17 @@ async def open_socket(
     key = await database_sync_to_async(make_session)(name)
     headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
     return WebsocketCommunicator(application, f"/ws/rooms/{slug}/", headers=headers)
+
+
+@pytest.fixture
+async def fresh_channel_layer():
+    """An empty layer before and after a test (Redis keeps groups between runs)."""
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        await layer.flush()
+    yield
+    if hasattr(layer, "flush"):
+        await layer.flush()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 
+AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
+
 expect.set_options(timeout=10_000)
 
 
@@ -59,3 +61,14 @@ def log(page: Page) -> Locator:
 
 def bodies(page: Page) -> Locator:
     return log(page).locator(".message__body")
+
+
+def serious_violations(page: Page) -> list:
+    """What axe-core finds serious or critical on the page as it is now."""
+    page.add_script_tag(path=AXE)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    return [
+        (violation["id"], [node["target"] for node in violation["nodes"]])
+        for violation in result["violations"]
+        if violation["impact"] in {"serious", "critical"}
+    ]

@@ -8,13 +8,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .pages import bodies, enter, launch, log, say
+from .pages import bodies, enter, launch, log, say, serious_violations
 from .servers import Server
 from .xss import PAYLOADS
 
 pytestmark = pytest.mark.e2e
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = os.environ.get("PARLEY_SCREENSHOTS_DIR")
 
 
@@ -160,13 +159,7 @@ def test_accessibility_has_no_serious_violations(browser, server, scheme):
     expect(log(page)).to_contain_text("a message to check contrast on")
     for url in (server.url + "/", page.url):
         page.goto(url)
-        page.add_script_tag(path=AXE)
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], [n["target"] for n in v["nodes"]])
-            for v in result["violations"]
-            if v["impact"] in {"serious", "critical"}
-        ]
+        serious = serious_violations(page)
         assert serious == [], f"{scheme} {url}: {serious}"
 
 

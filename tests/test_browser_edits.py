@@ -2,18 +2,15 @@
 
 import re
 import signal
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from .conftest import needs_redis
-from .pages import bodies, enter, launch, log, say
+from .pages import bodies, enter, launch, log, say, serious_violations
 from .servers import Server, run_python
 
 pytestmark = pytest.mark.e2e
-
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
 
 
 # Module-scoped: Playwright's sync API must be closed before async tests run.
@@ -171,17 +168,22 @@ def test_a_moderator_deletes_anyones_message_and_it_goes_for_everyone(browser, s
         expect(log(page)).not_to_contain_text("cheap watches")
 
 
+def lose_the_server(ada, bob, texts, server: Server) -> None:
+    """Bob says things that ada sees, then ada's server dies: her page is away."""
+    for text in texts:
+        say(bob, text)
+        expect(bodies(ada).last).to_have_text(text)
+    ada.evaluate("window.notReloaded = true")
+    server.stop(signal.SIGKILL)
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+
+
 def test_a_page_that_was_away_shows_edits_and_deletions_without_a_reload(browser, server_env):
     own = Server(server_env).start()
     try:
         ada = enter(browser, own, "Away", "ada")
         bob = enter(browser, own, "Away", "bob")
-        for text in ("stays", "fix me", "drop me"):
-            say(bob, text)
-            expect(bodies(ada).last).to_have_text(text)
-        ada.evaluate("window.notReloaded = true")
-        own.stop(signal.SIGKILL)
-        expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+        lose_the_server(ada, bob, ("stays", "fix me", "drop me"), own)
         # While ada's page is away, bob's edit and deletion go into the record.
         shell(
             own,
@@ -234,13 +236,7 @@ def test_the_controls_and_forms_have_no_serious_accessibility_violations(browser
     expect(log(page).locator(".message__tombstone")).to_have_count(1)
     message(page, "an open one").get_by_role("button", name="Edit this message").click()
     expect(page.get_by_label("Edit your message")).to_be_visible()
-    page.add_script_tag(path=AXE)
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [
-        (v["id"], [n["target"] for n in v["nodes"]])
-        for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
+    serious = serious_violations(page)
     assert serious == [], f"{scheme}: {serious}"
 
 
@@ -249,12 +245,7 @@ def test_a_page_whose_process_died_shows_edits_made_through_another(browser, two
     one, two = two_servers
     ada = enter(browser, one, "Edit Failover", "ada")
     bob = enter(browser, two, "Edit Failover", "bob")
-    for text in ("first", "second", "third"):
-        say(bob, text)
-        expect(bodies(ada).last).to_have_text(text)
-    ada.evaluate("window.notReloaded = true")
-    one.stop(signal.SIGKILL)
-    expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+    lose_the_server(ada, bob, ("first", "second", "third"), one)
     edit(bob, "second", "second, edited")
     expect(bodies(bob)).to_have_text(["first", "second, edited", "third"])
     delete(bob, "third")

@@ -2,12 +2,11 @@
 
 import datetime
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, launch, log, say
+from .pages import bodies, enter, launch, log, say, serious_violations
 from .servers import run_python
 
 pytestmark = pytest.mark.e2e
@@ -201,9 +200,6 @@ def test_links_and_mentions(browser, server):
     )
 
 
-AXE = Path(__file__).parent / "node_modules" / "axe-core" / "axe.min.js"
-
-
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_reading_marks_pass_accessibility_checks(browser, server, server_env, scheme):
     room = f"Marks {scheme}"
@@ -218,11 +214,5 @@ def test_reading_marks_pass_accessibility_checks(browser, server, server_env, sc
     log(ada).locator(".message[data-seq='5']").scroll_into_view_if_needed()
     say(bob, "one more")
     expect(ada.get_by_role("button", name="New messages ↓")).to_be_visible()
-    ada.add_script_tag(path=AXE)
-    result = ada.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [
-        (v["id"], [n["target"] for n in v["nodes"]])
-        for v in result["violations"]
-        if v["impact"] in {"serious", "critical"}
-    ]
+    serious = serious_violations(ada)
     assert serious == []

@@ -12,18 +12,10 @@ from rooms.models import Message, Room
 
 from .conftest import open_socket
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_channel_layer():
-    """Each test starts with an empty layer (Redis keeps groups between runs)."""
-    layer = get_channel_layer()
-    if hasattr(layer, "flush"):
-        await layer.flush()
-    yield
-    if hasattr(layer, "flush"):
-        await layer.flush()
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
 
 
 def frame(text, **extra) -> str:

@@ -11,36 +11,28 @@ from channels.layers import get_channel_layer
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.test import Client
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from rooms import broadcast, editing, limits
 from rooms.identity import Identity
 from rooms.models import Message, Room
 
-from .conftest import needs_redis, open_socket
+from .conftest import needs_redis
 from .servers import join, message_with, room_socket
 from .test_accounts import socket_for
 from .test_consumer import frame, joined_socket, make_room, receive_message
-from .test_hostile import json_values
+from .test_hostile import answers_every_frame, fuzzed, json_values
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("fresh_channel_layer"),
+]
 
 ADA = Identity("ada", guest=True, key="session.ada")
 BOB = Identity("bob", guest=True, key="session.bob")
 SEQ = re.compile(r'data-seq="(\d+)"')
 CURSOR = re.compile(r'id="cursor" name="after" value="(\d+)"')
-
-
-@pytest.fixture(autouse=True)
-async def _fresh_channel_layer():
-    layer = get_channel_layer()
-    if hasattr(layer, "flush"):
-        await layer.flush()
-    yield
-    if hasattr(layer, "flush"):
-        await layer.flush()
 
 
 def said(room: Room, author: Identity, text: str) -> Message:
@@ -635,29 +627,13 @@ change_frames = st.one_of(
 ).map(json.dumps)
 
 
-@hypothesis_settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+@fuzzed(150)
 @given(batch=st.lists(change_frames, min_size=1, max_size=8))
 def test_random_change_frames_always_get_an_answer_and_the_socket_survives(batch):
-    async def run():
-        socket = await open_socket("fuzz-changes", "mallory")
-        assert (await socket.connect())[0]
-        for raw in batch:
-            await socket.send_to(raw)
-            reply = await socket.receive_output(timeout=5)
-            assert reply["type"] == "websocket.send", reply
-            while not await socket.receive_nothing(timeout=0.01):
-                assert (await socket.receive_output())["type"] == "websocket.send"
-        await socket.send_to(frame("still alive"))
-        while "still alive" not in await receive_message(socket):
-            pass
-        await socket.disconnect()
-
     room = Room.objects.for_name("Fuzz Changes")
     if not room.messages.exists():
         room.post("ada", "not mallory's")
-    async_to_sync(run)()
+    async_to_sync(answers_every_frame)("fuzz-changes", "mallory", batch)
     assert room.messages.filter(author="ada").get().body == "not mallory's"
 
 

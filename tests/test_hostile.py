@@ -38,31 +38,39 @@ frames = st.one_of(
 )
 
 
-@hypothesis_settings(
-    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
-)
+def fuzzed(examples: int):
+    """Hypothesis settings for examples that each open a socket on the real stack."""
+    return hypothesis_settings(
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture],
+    )
+
+
+async def answers_every_frame(slug: str, name: str, batch: list[str | bytes]) -> None:
+    """Each frame gets an answer, never a closed socket (a crash closes it); then a normal
+    message still works."""
+    socket = await open_socket(slug, name)
+    assert (await socket.connect())[0]
+    for raw in batch:
+        kind = "bytes" if isinstance(raw, bytes) else "text"
+        await socket.send_input({"type": "websocket.receive", kind: raw})
+        reply = await socket.receive_output(timeout=5)
+        assert reply["type"] == "websocket.send", reply
+        while not await socket.receive_nothing(timeout=0.01):
+            assert (await socket.receive_output())["type"] == "websocket.send"
+    await socket.send_to(frame("still alive"))
+    while "still alive" not in await receive_message(socket):
+        pass
+    await socket.disconnect()
+
+
+@fuzzed(400)
 @given(batch=st.lists(frames, min_size=1, max_size=12))
 def test_random_frames_always_get_an_answer_and_the_socket_survives(batch):
     """Each example: up to 12 random frames on one socket, then a normal message still works."""
-
-    async def run():
-        socket = await open_socket("fuzz", "ada")
-        assert (await socket.connect())[0]
-        for raw in batch:
-            kind = "bytes" if isinstance(raw, bytes) else "text"
-            await socket.send_input({"type": "websocket.receive", kind: raw})
-            reply = await socket.receive_output(timeout=5)
-            # An answer, never a closed socket (a crash closes it).
-            assert reply["type"] == "websocket.send", reply
-            while not await socket.receive_nothing(timeout=0.01):
-                assert (await socket.receive_output())["type"] == "websocket.send"
-        await socket.send_to(frame("still alive"))
-        while "still alive" not in await receive_message(socket):
-            pass
-        await socket.disconnect()
-
     Room.objects.for_name("Fuzz")
-    async_to_sync(run)()
+    async_to_sync(answers_every_frame)("fuzz", "ada", batch)
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
