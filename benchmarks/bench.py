@@ -6,7 +6,7 @@ post through the real path, and one asyncio client (picows: it parses frames in
 C, so the client is not the wall) times every receipt. Per variant:
 
 - connections/s and server memory per idle socket (1,000 sockets, fresh process);
-- deliveries/s at saturation (100 sockets, 5 senders with 16 unanswered messages each);
+- deliveries/s at saturation (100 sockets, 20 senders with 4 unanswered messages each);
 - an offered-rate ladder: p50/p99 of send-to-each-receipt and send-to-last-receiver;
 - lost, duplicated and out-of-order deliveries;
 - the client's own CPU share (a run where the client is saturated is invalid);
@@ -580,7 +580,7 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
         sat = room("saturation")
         await sat.open(args.saturation_sockets)
         result["saturation"] = await saturate(
-            sat, server, args.saturation_messages, window=args.window
+            sat, server, args.saturation_messages, senders=args.senders, window=args.window
         )
         await sat.close()
         print(f"  {variant.name}: saturation {result['saturation']}", flush=True)
@@ -710,7 +710,8 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10, help="per ladder step")
     parser.add_argument("--saturation-sockets", type=int, default=100)
     parser.add_argument("--saturation-messages", type=int, default=3000)
-    parser.add_argument("--window", type=int, default=16, help="unanswered messages per sender")
+    parser.add_argument("--senders", type=int, default=20, help="sockets that post at saturation")
+    parser.add_argument("--window", type=int, default=4, help="unanswered messages per sender")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for memory")
     parser.add_argument("--http", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--plot", type=Path, default=PLOT)

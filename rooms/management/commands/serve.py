@@ -1,8 +1,8 @@
 """Serve Parley in production: uvicorn, one worker process per core on one port.
 
-Uvicorn (uvloop, httptools, websockets) delivered the same room pushes for about
-two thirds of daphne's CPU and answered pages twice as fast in our benchmark
-(BENCHMARKS.md); daphne stays for `runserver` in development. Uvicorn's
+Uvicorn (uvloop, httptools, websockets) delivered the same room pushes for a little
+over half of daphne's CPU per delivery, and twice as many at saturation, in our
+benchmark (BENCHMARKS.md); daphne stays for `runserver` in development. Uvicorn's
 supervisor binds the socket, shares it with the workers and restarts one that
 dies. Rooms span the workers through Redis, so more than one needs REDIS_URL.
 """
