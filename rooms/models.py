@@ -69,10 +69,6 @@ class Room(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("rooms:room", kwargs={"slug": self.slug})
 
-    def latest_messages(self, limit: int = HISTORY_LENGTH) -> list["Message"]:
-        """The newest messages, oldest first, read newest-first off the (room, seq) index."""
-        return list(reversed(self.messages.order_by("-seq")[:limit]))
-
     def messages_after(self, seq: int, limit: int) -> list["Message"]:
         """The next messages after seq, in order: what a page that has seq is missing."""
         return list(self.messages.filter(seq__gt=seq).order_by("seq")[:limit])

@@ -14,7 +14,7 @@ from django.test import Client
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rooms import broadcast, editing, limits
+from rooms import broadcast, editing, history, limits
 from rooms.identity import Identity
 from rooms.models import Message, Room
 
@@ -65,7 +65,7 @@ def test_every_change_takes_the_rooms_next_revision_and_keeps_its_place(room):
     third = said(room, ADA, "three")
     assert (third.seq, third.revision) == (3, 5)
     assert [m.pk for m in room.changes_after(2, 10)] == [first.pk, second.pk, third.pk]
-    assert [m.seq for m in room.latest_messages()] == [1, 2, 3]
+    assert [m.seq for m in history.latest(room).messages] == [1, 2, 3]
 
 
 def test_nothing_changed_takes_no_revision(room):
