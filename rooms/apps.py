@@ -6,12 +6,15 @@ class RoomsConfig(AppConfig):
     verbose_name = "Chat rooms"
 
     def ready(self) -> None:
+        from django.contrib.auth import get_user_model
         from django.contrib.auth.signals import user_logged_out
+        from django.db.models.signals import post_save, pre_save
 
-        from .broadcast import end_identity
+        from . import members
 
-        def close_sockets(sender, request, user, **kwargs):
-            if user is not None:
-                end_identity(f"user.{user.pk}")
-
-        user_logged_out.connect(close_sockets, weak=False, dispatch_uid="parley-logout")
+        user_logged_out.connect(
+            members.close_sockets_on_logout, weak=False, dispatch_uid="parley-logout"
+        )
+        user = get_user_model()
+        pre_save.connect(members.note_account_change, sender=user, dispatch_uid="parley-account")
+        post_save.connect(members.account_saved, sender=user, dispatch_uid="parley-account")

@@ -49,6 +49,8 @@ def draw_message(message: Message) -> str:
         message.revision,
         message.author,
         message.guest,
+        # Its tag (own-message styling) and a guest's mark are drawn from it.
+        message.author_key,
         message.body,
         message.edited,
         message.deleted,

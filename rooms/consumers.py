@@ -146,7 +146,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 await self.feed.catch_up(frame_cursor(frame))
             elif "typing" in frame:
                 if self.typing.allow():
-                    await send_fragment(self.group, typists.cue(self.me.name, self.me.guest))
+                    await send_fragment(
+                        self.group, typists.cue(self.me.name, self.me.guest, self.me.key)
+                    )
             elif field := next((f for f in about.FIELDS if f in frame), None):
                 await self.change_about(field, frame[field])
             elif "edit" in frame:

@@ -35,13 +35,13 @@ def is_moderator(user) -> bool:
 
 
 def can_edit(message: Message, me: Identity | None) -> bool:
-    return me is not None and message.deleted is None and message.written_by(me.name, me.guest)
+    return me is not None and message.deleted is None and message.written_by(me.key)
 
 
 def can_delete(message: Message, me: Identity | None, user=None) -> bool:
     if message.deleted is not None:
         return False
-    if me is not None and message.written_by(me.name, me.guest):
+    if me is not None and message.written_by(me.key):
         return True
     return is_moderator(user)
 
@@ -54,7 +54,7 @@ def edit_message(room: Room, me: Identity, pk: int, text: str) -> tuple[Message,
     """
 
     def rewrite(message: Message) -> bool:
-        if not message.written_by(me.name, me.guest):
+        if not message.written_by(me.key):
             raise Refused(NOT_YOURS_TO_EDIT)
         return message.rewrite(text)
 
@@ -72,7 +72,7 @@ def delete_message(room: Room, me: Identity | None, pk: int, user=None) -> tuple
     """
 
     def erase(message: Message) -> bool:
-        mine = me is not None and message.written_by(me.name, me.guest)
+        mine = me is not None and message.written_by(me.key)
         if not mine and not is_moderator(user):
             raise Refused(NOT_YOURS_TO_DELETE)
         return message.erase()

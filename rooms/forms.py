@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from .identity import is_member_name
@@ -9,22 +10,24 @@ from .models import (
     MESSAGE_MAX_LENGTH,
     ROOM_NAME_MAX_LENGTH,
     TOPIC_MAX_LENGTH,
+    MemberName,
     validate_printable,
 )
+from .names import NameCharacters
 
 
 class JoinForm(forms.Form):
     room_name = forms.CharField(
         label="Room",
         max_length=ROOM_NAME_MAX_LENGTH,
-        validators=[validate_printable],
+        validators=[validate_printable, NameCharacters("the room name")],
         error_messages={"required": "Name the room you want to join."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "django-girls"}),
     )
     username = forms.CharField(
         label="Your name",
         max_length=AUTHOR_MAX_LENGTH,
-        validators=[validate_printable],
+        validators=[validate_printable, NameCharacters("your name")],
         error_messages={"required": "Tell the room who you are."},
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
@@ -81,6 +84,9 @@ class AboutForm(forms.Form):
     )
 
 
+LOOKS_TAKEN = "A member already has a name that looks the same. Pick another."
+
+
 class SignupForm(UserCreationForm):
     """A member account: the username becomes the name shown in every room."""
 
@@ -89,8 +95,22 @@ class SignupForm(UserCreationForm):
 
     def clean_username(self) -> str:
         name = super().clean_username()
-        if name and len(name) > AUTHOR_MAX_LENGTH:
+        if not name:
+            return name  # taken as it is: the error is on the field already
+        if len(name) > AUTHOR_MAX_LENGTH:
             raise forms.ValidationError(
                 f"Use at most {AUTHOR_MAX_LENGTH} characters.", code="max_length"
             )
+        NameCharacters("your name")(name)
+        if is_member_name(name):
+            raise forms.ValidationError(LOOKS_TAKEN, code="look_alike")
         return name
+
+    def save(self, commit: bool = True):
+        """The account and its name's look-alike forms, in one transaction: a sign-up that
+        lost a race for a name that looks the same stores nothing (IntegrityError)."""
+        with transaction.atomic():
+            user = super().save(commit)
+            if commit and not MemberName.objects.filter(user=user).exists():
+                raise IntegrityError("a member's name that looks the same was just taken")
+        return user

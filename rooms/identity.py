@@ -2,42 +2,76 @@
 
 Identity comes from the session (and the account it is logged in to) only, never
 from a URL or a frame, so no one can post under a name their session does not hold.
+
+Guests' names are not unique, so a guest is known by a key made at random when they
+pick a name and kept in their session: messages store it, and only its holder may
+edit or delete them. Picking another name makes a new key, a new identity.
 """
 
+import secrets
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
+from django.db.models import Q
+
+from .models import MemberName, author_tag, guest_mark
+from .names import name_keys
 
 SESSION_KEY = "parley_name"
+# The guest's key, made with the name it belongs to.
+GUEST_KEY = "parley_guest"
 
 
 @dataclass(frozen=True)
 class Identity:
     name: str
     guest: bool
-    # Who to count for rate limits and whose sockets to close when the identity ends.
+    # Who wrote a message, whom to count for rate limits and whose sockets to close
+    # when the identity ends: "guest.<token>" or "user.<pk>".
     key: str
+
+    @property
+    def tag(self) -> str:
+        return author_tag(self.key)
+
+    @property
+    def mark(self) -> str:
+        return guest_mark(self.key) if self.guest else ""
+
+
+def member_key(pk: int) -> str:
+    return f"user.{pk}"
 
 
 def identify(session: SessionBase, user=None) -> Identity | None:
     if user is not None and user.is_authenticated:
-        return Identity(user.get_username(), guest=False, key=f"user.{user.pk}")
+        return Identity(user.get_username(), guest=False, key=member_key(user.pk))
     name = session.get(SESSION_KEY)
     if not name:
         return None
-    if session.session_key is None:
+    if not session.get(GUEST_KEY):
+        # Named before guests had keys: the key is made now, once, and kept.
+        session[GUEST_KEY] = new_guest_key()
         session.save()
-    return Identity(name, guest=True, key=f"session.{session.session_key}")
+    return Identity(name, guest=True, key=f"guest.{session[GUEST_KEY]}")
 
 
 def remember(session: SessionBase, name: str) -> None:
-    if session.get(SESSION_KEY) != name:
-        # A new identity gets a new session key, so an old cookie can't carry it over.
+    if session.get(SESSION_KEY) != name or not session.get(GUEST_KEY):
+        # A new identity gets a new session key, so an old cookie can't carry it over,
+        # and a new guest key, so the old name's messages stay the old identity's.
         session.cycle_key()
+        session[GUEST_KEY] = new_guest_key()
     session[SESSION_KEY] = name
 
 
+def new_guest_key() -> str:
+    # Channel-layer group names allow letters, digits, "-", "_" and ".": token_hex fits.
+    return secrets.token_hex(12)
+
+
 def is_member_name(name: str) -> bool:
-    """Members' usernames are theirs: guests can't take them (in any letter case)."""
-    return get_user_model().objects.filter(username__iexact=name).exists()
+    """Members' usernames are theirs: guests can't take them, nor anything that looks the same
+    (any letter case, fullwidth, decomposed or look-alike letters)."""
+    folded, mapped = name_keys(name)
+    return MemberName.objects.filter(Q(folded=folded) | Q(mapped=mapped)).exists()

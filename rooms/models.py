@@ -11,6 +11,7 @@ import hashlib
 import unicodedata
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
@@ -18,11 +19,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
+from .names import validate_visible
+
 ROOM_NAME_MAX_LENGTH = 60
 AUTHOR_MAX_LENGTH = 40
 MESSAGE_MAX_LENGTH = 2000
 DESCRIPTION_MAX_LENGTH = 200
 TOPIC_MAX_LENGTH = 120
+AUTHOR_KEY_MAX_LENGTH = 40
 HISTORY_LENGTH = 50
 
 
@@ -81,16 +85,21 @@ class Room(models.Model):
         """
         return list(self.messages.filter(revision__gt=revision).order_by("revision")[:limit])
 
-    def post(self, author: str, text: str, *, guest: bool = True) -> "Message":
-        """Validate and store a message; raises ValidationError for bad text."""
-        message = self.new_message(author, text, guest=guest)
+    def post(self, author: str, text: str, *, guest: bool = True, key: str = "") -> "Message":
+        """Validate and store a message; raises ValidationError for bad text.
+
+        `key` is the author's identity key (rooms/identity.py): only its holder may edit.
+        """
+        message = self.new_message(author, text, guest=guest, key=key)
         store_messages([message])
         self.last_seq, self.last_revision = message.seq, message.revision
         return message
 
-    def new_message(self, author: str, text: str, *, guest: bool = True) -> "Message":
+    def new_message(
+        self, author: str, text: str, *, guest: bool = True, key: str = ""
+    ) -> "Message":
         """A message for this room, validated but not stored (see store_messages)."""
-        message = Message(room=self, author=author, guest=guest, body=text.strip())
+        message = Message(room=self, author=author, guest=guest, author_key=key, body=text.strip())
         message.clean_fields(exclude={"room", "seq", "revision"})
         return message
 
@@ -143,8 +152,13 @@ class Message(models.Model):
     author = models.CharField(max_length=AUTHOR_MAX_LENGTH)
     # Guests pick a name per session; members' names are their usernames.
     guest = models.BooleanField(default=True)
+    # Who wrote it: the author's identity key ("guest.<token>", "user.<pk>"), never shown.
+    # Guests' names are not unique, so this and not the name decides who may edit.
+    author_key = models.CharField(
+        max_length=AUTHOR_KEY_MAX_LENGTH, blank=True, default="", editable=False
+    )
     body = models.TextField(
-        validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH), validate_printable],
+        validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH), validate_printable, validate_visible],
         error_messages={"blank": "Write something before sending."},
     )
     created = models.DateTimeField(auto_now_add=True)
@@ -197,15 +211,58 @@ class Message(models.Model):
     def get_delete_url(self) -> str:
         return reverse("rooms:delete_message", kwargs={"slug": self.room.slug, "pk": self.pk})
 
-    def written_by(self, name: str, guest: bool) -> bool:
-        """Same name and same kind (guest or member): how identities are told apart."""
-        return self.author == name and self.guest == guest
+    def written_by(self, key: str) -> bool:
+        """Whether the identity with this key wrote it; a message without a key is nobody's."""
+        return bool(self.author_key) and self.author_key == key
 
     @property
     def author_tag(self) -> str:
         """A CSS-safe token for the author, so pages can style their own messages."""
-        return author_tag(self.author, self.guest)
+        return author_tag(self.author_key)
+
+    @property
+    def author_mark(self) -> str:
+        """Tells guests with the same name apart (members' names are unique already)."""
+        return guest_mark(self.author_key) if self.guest else ""
 
 
-def author_tag(name: str, guest: bool) -> str:
-    return ("g" if guest else "m") + hashlib.blake2s(name.encode(), digest_size=6).hexdigest()
+def author_tag(key: str) -> str:
+    """A CSS-safe token for an identity key; one-way, so the page never shows the key.
+    Messages from before keys have none, and match no one's style."""
+    if not key:
+        return ""
+    return "a" + hashlib.blake2s(key.encode(), digest_size=6, person=b"tag").hexdigest()
+
+
+# Crockford's base 32: no i, l, o or u, so a mark is never misread.
+MARK_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+
+
+def guest_mark(key: str) -> str:
+    """Four characters from a guest's identity key: the same on every message of theirs,
+    different (in all but one case in a million) for another guest of the same name."""
+    if not key:
+        return ""
+    number = int.from_bytes(hashlib.blake2s(key.encode(), digest_size=4, person=b"mark").digest())
+    return "".join(MARK_ALPHABET[(number >> shift) & 31] for shift in (15, 10, 5, 0))
+
+
+class MemberName(models.Model):
+    """A member's name in the forms look-alikes share (rooms/names.py), one row per member.
+
+    Unique, so no two members can hold names that look the same, and a guest's name is
+    checked against members' names with one indexed lookup.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="parley_name",
+    )
+    # name_keys(username): case folded first, and look-alikes mapped first.
+    folded = models.TextField(unique=True)
+    mapped = models.TextField(unique=True)
+
+    def __str__(self) -> str:
+        return self.folded

@@ -30,7 +30,7 @@ def post_messages(posts: list[tuple[Room, Identity, str]]) -> list[Message | Val
                 raise ValidationError(
                     {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
                 )
-            results.append(room.new_message(me.name, text, guest=me.guest))
+            results.append(room.new_message(me.name, text, guest=me.guest, key=me.key))
         except ValidationError as error:
             results.append(error)
     store_messages([result for result in results if isinstance(result, Message)])

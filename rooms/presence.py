@@ -24,7 +24,7 @@ from django.conf import settings
 
 from .broadcast import FRAGMENT_EVENT, group_name, render_push
 from .identity import Identity
-from .models import author_tag
+from .models import author_tag, guest_mark
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +37,15 @@ SEP = "\x1f"
 class Person:
     name: str
     guest: bool
+    key: str = ""
 
     @property
     def tag(self) -> str:
-        return author_tag(self.name, self.guest)
+        return author_tag(self.key)
+
+    @property
+    def mark(self) -> str:
+        return guest_mark(self.key) if self.guest else ""
 
 
 @dataclass(frozen=True)
@@ -63,8 +68,8 @@ def who(entries: Iterable[str]) -> Here:
     people: dict[str, Person] = {}
     for item in entries:
         _conn, key, kind, name = item.split(SEP, 3)
-        people[key] = Person(name, guest=kind == "g")
-    ordered = sorted(people.values(), key=lambda p: (p.name.casefold(), p.name, p.guest))
+        people[key] = Person(name, guest=kind == "g", key=key)
+    ordered = sorted(people.values(), key=lambda p: (p.name.casefold(), p.name, p.guest, p.key))
     return Here(tuple(ordered[:SHOWN]), len(people))
 
 

@@ -30,6 +30,6 @@ class Throttle:
 
 
 @lru_cache(maxsize=1024)
-def cue(name: str, guest: bool) -> str:
+def cue(name: str, guest: bool, key: str) -> str:
     """The cue for one person, drawn once per process."""
-    return render_push("typing", person=Person(name, guest))
+    return render_push("typing", person=Person(name, guest, key))

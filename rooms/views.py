@@ -1,6 +1,7 @@
 from asgiref.sync import async_to_sync
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -11,8 +12,8 @@ from django_htmx.http import push_url
 from . import about as room_about
 from . import editing, history, identity, limits, lobby, presence
 from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
-from .forms import AboutForm, JoinForm, MessageForm, SignupForm
-from .models import Message, Room, author_tag
+from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
+from .models import Message, Room
 from .posting import RATE_LIMITED, is_rate_limited, post_message
 
 
@@ -98,7 +99,7 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
     context = {
         "room": room,
         "me": me,
-        "me_tag": author_tag(me.name, me.guest),
+        "me_tag": me.tag,
         "history": page.messages,
         "page": page,
         # Reading back: a plain page, no live updates appended after a gap.
@@ -235,7 +236,12 @@ def signup(request: HttpRequest) -> HttpResponse:
         if not limits.allow("signup", limits.client_address(request)):
             return too_many(request, "registration/signup.html", form, "signup")
         if form.is_valid():
-            login(request, form.save())
-            return see_other(reverse("rooms:join"))
+            try:
+                user = form.save()
+            except IntegrityError:
+                form.add_error("username", LOOKS_TAKEN)
+            else:
+                login(request, user)
+                return see_other(reverse("rooms:join"))
     status = 400 if form.errors else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)

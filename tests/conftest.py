@@ -36,22 +36,28 @@ def pytest_configure(config: pytest.Config) -> None:
         )
 
 
-def make_session(name: str | None) -> str:
+def make_session(name: str | None, guest_key: str | None = None) -> str:
     session = SessionStore()
     if name is not None:
         identity.remember(session, name)
+        if guest_key is not None:
+            # A known key, so a test can store messages as this guest (key "guest.<it>").
+            session[identity.GUEST_KEY] = guest_key
     session.create()
     return session.session_key
 
 
 async def open_socket(
-    slug: str, name: str | None = "ada", origin: str = "http://127.0.0.1:8000"
+    slug: str,
+    name: str | None = "ada",
+    origin: str = "http://127.0.0.1:8000",
+    guest_key: str | None = None,
 ) -> WebsocketCommunicator:
     """A socket on the real ASGI stack, the way a browser that joined opens it."""
     from config.asgi import application
 
     headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
-    key = await database_sync_to_async(make_session)(name)
+    key = await database_sync_to_async(make_session)(name, guest_key)
     headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
     return WebsocketCommunicator(application, f"/ws/rooms/{slug}/", headers=headers)
 

@@ -15,10 +15,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rooms import broadcast, editing, history, limits
-from rooms.identity import Identity
+from rooms.identity import GUEST_KEY, Identity
 from rooms.models import Message, Room
 
-from .conftest import needs_redis
+from .conftest import needs_redis, open_socket
 from .servers import join, message_with, room_socket
 from .test_accounts import socket_for
 from .test_consumer import frame, joined_socket, make_room, receive_message
@@ -29,14 +29,14 @@ pytestmark = [
     pytest.mark.usefixtures("fresh_channel_layer"),
 ]
 
-ADA = Identity("ada", guest=True, key="session.ada")
-BOB = Identity("bob", guest=True, key="session.bob")
+ADA = Identity("ada", guest=True, key="guest.ada")
+BOB = Identity("bob", guest=True, key="guest.bob")
 SEQ = re.compile(r'data-seq="(\d+)"')
 CURSOR = re.compile(r'id="cursor" name="after" value="(\d+)"')
 
 
 def said(room: Room, author: Identity, text: str) -> Message:
-    return room.post(author.name, text, guest=author.guest)
+    return room.post(author.name, text, guest=author.guest, key=author.key)
 
 
 def make_staff(name: str = "mod") -> User:
@@ -168,6 +168,13 @@ def test_the_drawn_message_changes_with_its_edit_and_has_no_text_when_deleted(ro
 # The socket: edit and delete frames, shown live to everyone.
 
 
+async def ada_socket(slug: str = "django-girls"):
+    """A socket of the guest ADA stands for (her key), so it may change her messages."""
+    socket = await open_socket(slug, ADA.name, guest_key=ADA.key.removeprefix("guest."))
+    assert (await socket.connect())[0]
+    return socket
+
+
 def edit_frame(pk, text) -> str:
     return json.dumps({"edit": str(pk), "message": text})
 
@@ -208,7 +215,7 @@ async def test_an_edit_is_shown_in_place_to_everyone_with_the_same_bytes():
 async def test_a_deletion_leaves_a_tombstone_for_everyone():
     room = await make_room()
     message = await post(room, ADA, "oops, wrong room")
-    ada, bob = await joined_socket(name="ada"), await joined_socket(name="bob")
+    ada, bob = await ada_socket(), await joined_socket(name="bob")
     await ada.send_to(delete_frame(message.pk))
     push = await bob.receive_from()
     assert f'id="message-{message.pk}"' in push and "Message deleted" in push
@@ -268,7 +275,7 @@ async def test_bad_edit_and_delete_frames_get_an_error_fragment(raw):
 async def test_a_refused_edit_says_why_and_keeps_the_message():
     room = await make_room()
     message = await post(room, ADA, "short")
-    ada = await joined_socket(name="ada")
+    ada = await ada_socket()
     await ada.send_to(edit_frame(message.pk, "x" * 2001))
     reply = await ada.receive_from()
     assert "at most 2000 characters" in reply
@@ -280,7 +287,7 @@ async def test_a_refused_edit_says_why_and_keeps_the_message():
 async def test_an_unchanged_edit_closes_the_form_and_tells_no_one():
     room = await make_room()
     message = await post(room, ADA, "as it was")
-    ada, bob = await joined_socket(name="ada"), await joined_socket(name="bob")
+    ada, bob = await ada_socket(), await joined_socket(name="bob")
     await ada.send_to(edit_frame(message.pk, "as it was"))
     replies = {await ada.receive_from(), await ada.receive_from()}
     closing = f'<div id="message-form-{message.pk}" hx-swap-oob="innerHTML"></div>'
@@ -387,8 +394,16 @@ async def test_the_room_page_cursor_is_the_rooms_last_revision(client):
 # Plain forms: pages without JavaScript (or without a socket).
 
 
+def become_ada(client) -> None:
+    """Make a browser joined as "ada" the guest ADA stands for (her key)."""
+    session = client.session
+    session[GUEST_KEY] = ADA.key.removeprefix("guest.")
+    session.save()
+
+
 @pytest.fixture
 def ada_client(joined):
+    become_ada(joined)
     return joined
 
 
@@ -502,6 +517,7 @@ async def test_a_plain_delete_is_pushed_live(client):
     message = await post(room, ADA, "going")
     bob = await joined_socket(name="bob")
     await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "ada"})
+    await database_sync_to_async(become_ada)(client)
     response = await database_sync_to_async(client.post)(message.get_delete_url())
     assert response.status_code == 303
     assert "Message deleted" in await bob.receive_from()

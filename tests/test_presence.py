@@ -14,7 +14,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
 from rooms import limits, presence
-from rooms.identity import Identity
+from rooms.identity import GUEST_KEY, Identity
 from rooms.models import Room, author_tag
 
 from .conftest import needs_redis, open_socket
@@ -57,9 +57,9 @@ def live(settings):
     return settings
 
 
-async def joined(name: str, slug: str = "django-girls", like=None):
+async def joined(name: str, slug: str = "django-girls", like=None, guest_key=None):
     """A socket joined as `name`; `like`: another tab of that socket's person."""
-    socket = await open_socket(slug, name)
+    socket = await open_socket(slug, name, guest_key=guest_key)
     if like is not None:
         socket.scope["headers"] = like.scope["headers"]
     connected, _ = await socket.connect()
@@ -154,7 +154,7 @@ def test_the_room_page_shows_who_is_here_on_load(joined_client):
         async_to_sync(presence.store.aadd)(room.pk, presence.entry(tab, bob), time.time() + 60)
     page = client.get(room.get_absolute_url()).content.decode()
     assert "Here now: 1" in page
-    tag = author_tag("bob", True)
+    tag = author_tag(bob.key)
     assert f'<li class="person" data-author="{tag}"><span class="person__name">bob</span>' in page
 
 
@@ -170,11 +170,11 @@ def joined_client(client):
 
 async def test_typing_reaches_everyone_as_the_same_bytes_with_the_typists_tag():
     await make_room()
-    ada, bob = await joined("ada"), await joined("bob")
+    ada, bob = await joined("ada", guest_key="ada"), await joined("bob")
     await ada.send_to(json.dumps({"typing": "1", "HEADERS": {"HX-Request": "true"}}))
     cue = await bob.receive_from()
     assert "ada is typing…" in cue
-    assert f'data-author="{author_tag("ada", True)}"' in cue
+    assert f'data-author="{author_tag("guest.ada")}"' in cue
     assert 'hx-swap-oob="beforeend:#typing"' in cue
     # The typist gets the same bytes; the page hides them (below).
     assert await ada.receive_from() == cue
@@ -196,7 +196,7 @@ async def test_typing_cues_are_throttled_per_socket():
 def test_the_page_hides_your_own_typing_cue_and_has_the_signal(joined_client):
     client, room = joined_client
     page = client.get(room.get_absolute_url()).content.decode()
-    tag = author_tag("ada", True)
+    tag = author_tag(f"guest.{client.session[GUEST_KEY]}")
     assert f'.typing__cue[data-author="{tag}"] {{ display: none; }}' in page
     assert '<div id="typing" class="typing" data-live-list aria-live="polite"></div>' in page
     assert 'hx-trigger="input from:.composer throttle:3s"' in page
