@@ -9,6 +9,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import IntegrityError
 from django.test import Client
 
 from rooms import broadcast, editing
@@ -183,6 +184,16 @@ def test_a_member_name_that_looks_like_another_members_is_refused_at_sign_up(
     assert User.objects.count() == 1
 
 
+def test_a_look_alike_name_is_told_with_the_other_errors_of_the_form(client):
+    User.objects.create_user("Grace", password="x")
+    response = client.post(
+        "/accounts/signup/",
+        {"username": "Gr\u0430ce", "password1": "a long passphrase", "password2": "other"},
+    )
+    errors = response.context["form"].errors
+    assert "looks the same" in " ".join(errors["username"]) and "password2" in errors
+
+
 def test_capital_i_and_small_l_are_one_name(client):
     assert sign_up(Client(), "Ian").status_code == 303
     assert sign_up(client, "lan").status_code == 400
@@ -197,6 +208,8 @@ def test_capital_i_and_small_l_are_one_name(client):
         ("Jos\u00e9", "Jose\u0301"),  # decomposed
         ("Grace", "GR\u0410CE"),  # Cyrillic capital A, other case
         ("bob", "b0b"),
+        ("Ian", "lan"),  # capital i, small L
+        ("ian", "IAN"),
     ],
 )
 def test_guests_cannot_take_a_members_name_through_a_look_alike(client, member, guest):
@@ -230,6 +243,31 @@ def test_invisible_control_and_direction_characters_are_refused_per_field(
     errors = response.context["form"].errors
     assert list(errors) == [field] and error in errors[field][0]
     assert not Room.objects.exists()
+
+
+def test_a_look_alike_account_made_meanwhile_stops_a_sign_up_that_was_valid(client):
+    """Two sign-ups at once: the name's forms are unique in the record, so one loses."""
+    from rooms.forms import SignupForm
+
+    form = SignupForm(
+        {
+            "username": "Gr\u0430ce",
+            "password1": "a long passphrase",
+            "password2": "a long passphrase",
+        }
+    )
+    assert form.is_valid()
+    User.objects.create_user("Grace", password="x")  # the other sign-up, first to store
+    with pytest.raises(IntegrityError):
+        form.save()
+    assert list(User.objects.values_list("username", flat=True)) == ["Grace"]
+
+
+def test_a_look_alike_made_in_the_admin_keeps_the_name_closed_to_guests(client):
+    User.objects.create_user("Grace", password="x")
+    look_alike = User.objects.create_user("Gr\u0430ce", password="x")  # no sign-up form here
+    assert not MemberName.objects.filter(user=look_alike).exists()
+    assert client.post("/", {"room_name": "x", "username": "grace"}).status_code == 400
 
 
 def test_sign_up_refuses_invisible_letters(client):
