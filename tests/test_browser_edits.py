@@ -115,7 +115,7 @@ def test_an_edit_to_a_message_older_than_the_page_stays_out_of_it(browser, serve
     shell(
         server,
         "from rooms.models import Room; room = Room.objects.for_name('Long Room'); "
-        "[room.post('bob', f'old {n}') for n in range(52)]",
+        "[room.post('bob', f'old {n}', key='guest.bob') for n in range(52)]",
     )
     ada = enter(browser, server, "Long Room", "ada")
     expect(bodies(ada)).to_have_count(50)
@@ -125,7 +125,7 @@ def test_an_edit_to_a_message_older_than_the_page_stays_out_of_it(browser, serve
         server,
         "from rooms import editing; from rooms.identity import Identity; "
         "from rooms.models import Room; room = Room.objects.get(slug='long-room'); "
-        "bob = Identity('bob', True, 'session.bob'); "
+        "bob = Identity('bob', True, 'guest.bob'); "
         "editing.edit_message(room, bob, room.messages.get(seq=1).pk, 'old 0, edited')",
     )
     say(ada, "new")  # after the edit in the room's order: once it shows, the edit arrived
@@ -189,7 +189,9 @@ def test_a_page_that_was_away_shows_edits_and_deletions_without_a_reload(browser
             own,
             "from rooms import editing; from rooms.identity import Identity; "
             "from rooms.models import Room; "
-            "room = Room.objects.get(slug='away'); bob = Identity('bob', True, 'session.bob'); "
+            "room = Room.objects.get(slug='away'); "
+            # bob's key, which his browser's messages carry.
+            "bob = Identity('bob', True, room.messages.get(body='fix me').author_key); "
             "editing.edit_message(room, bob, room.messages.get(body='fix me').pk, 'fixed'); "
             "editing.delete_message(room, bob, room.messages.get(body='drop me').pk); "
             "room.post('bob', 'and a new one')",
