@@ -18,7 +18,6 @@ from pathlib import Path
 
 import regex
 from django.core.exceptions import ValidationError
-from django.utils.deconstruct import deconstructible
 
 # Reorder what follows them: "\u202eRUE 0001" shows as "1000 EUR".
 BIDI_CONTROL = regex.compile(r"\p{Bidi_Control}")
@@ -32,7 +31,6 @@ CONTROL = regex.compile(r"[\p{Cc}\p{Cs}\p{Zl}\p{Zp}]")
 VISIBLE = regex.compile(r"[^\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cc}\u2800]")
 
 
-@deconstructible
 class NameCharacters:
     """Refuse control, bidirectional and invisible characters, with a message per kind."""
 
@@ -52,9 +50,6 @@ class NameCharacters:
                 f"Remove invisible characters (such as zero-width spaces) from {self.what}.",
                 code="invisible",
             )
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, NameCharacters) and other.what == self.what
 
 
 def has_visible(text: str) -> bool:
