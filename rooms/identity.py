@@ -4,7 +4,7 @@ Identity comes from the session (and the account it is logged in to) only, never
 from a URL or a frame, so no one can post under a name their session does not hold.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends.base import SessionBase
@@ -18,6 +18,9 @@ class Identity:
     guest: bool
     # Who to count for rate limits and whose sockets to close when the identity ends.
     key: str
+    # Where they act from now (the client address), for the per-address rate limits;
+    # not part of who they are. Set by the page or socket the identity acts through.
+    address: str | None = field(default=None, compare=False)
 
 
 def identify(session: SessionBase, user=None) -> Identity | None:
