@@ -148,8 +148,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if "after" in frame:
                 await self.feed.catch_up(frame_cursor(frame))
             elif "typing" in frame:
-                if self.typing.allow() and not await limits.acheck(
-                    "typing", person=self.me.key, address=self.me.address
+                if self.typing.allow() and (
+                    await limits.acheck("typing", person=self.me.key, address=self.me.address)
+                    is None
                 ):
                     await send_fragment(self.group, typists.cue(self.me.name, self.me.guest))
             elif field := next((f for f in about.FIELDS if f in frame), None):

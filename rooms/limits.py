@@ -16,11 +16,11 @@ from django.conf import settings
 from django.core.cache import cache
 
 # Per person: action: (how many, per how many seconds, what the person is told).
-# Edits count as messages. A refused typing cue is simply not shown to anyone.
+# Edits count as messages. A refused typing cue is not shown to anyone, nor its reason.
 LIMITS = {
     "message": (8, 2, "Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
     "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
-    "typing": (1, 2, ""),
+    "typing": (1, 2, "At most one typing cue every 2 seconds."),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
@@ -33,7 +33,7 @@ ADDRESS_REFUSALS = {
         "Slow down: too many topic and description changes from your address. "
         "Try again in a minute."
     ),
-    "typing": "",
+    "typing": "Too many typing cues from your address.",
     "join": "Too many joins from your address. Wait a minute and try again.",
     "signup": "Too many sign-ups from your address. Try again later.",
 }
