@@ -195,3 +195,13 @@ def test_with_rate_limits_off_logins_are_not_throttled(client):
     for n in range(settings.AXES_FAILURE_LIMIT + 2):
         assert log_in(client, "/accounts/login/", "grace", f"guess {n}").status_code == 200
     assert log_in(client, "/accounts/login/", "grace", "a long passphrase").status_code == 302
+
+
+@pytest.mark.parametrize("path", LOGIN_PAGES)
+async def test_the_lockout_page_is_the_same_under_asgi(logins_limited, async_client, path):
+    """The server runs the middleware chain asynchronously: django-axes' other path."""
+    await database_sync_to_async(User.objects.create_user)("grace", password="a long passphrase")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        response = await async_client.post(path, {"username": "grace", "password": f"guess {n}"})
+    assert response.status_code == 429
+    assert "Too many attempts, try again in 15 minutes." in response.content.decode()
