@@ -61,7 +61,9 @@ def check(action: str, *, person: str | None = None, address: str | None = None)
     return None
 
 
-async def acheck(action: str, *, person: str | None = None, address: str | None = None):
+async def acheck(
+    action: str, *, person: str | None = None, address: str | None = None
+) -> str | None:
     """check() for the event loop: the cache client blocks, so it runs in a thread
     (not the database's: a cue must not wait behind a slow query)."""
     if not settings.RATE_LIMITS:
