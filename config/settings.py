@@ -5,6 +5,7 @@ Set REDIS_URL and DATABASE_URL for the production shape (several processes).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "axes",
     "rooms",
 ]
 
@@ -63,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a login refused for too many failures into its page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -134,6 +138,37 @@ else:
 # Rate limits on messages, joins and sign-ups (rooms/limits.py); RATE_LIMITS=off for load tests.
 RATE_LIMITS = os.environ.get("RATE_LIMITS", "on").strip().lower() != "off"
 
+
+def env_rates(name: str, defaults: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """Limits as "action=count/seconds,...": each one named replaces its default."""
+    rates = dict(defaults)
+    for item in env_list(name):
+        action, _, rate = item.partition("=")
+        count, _, seconds = rate.partition("/")
+        if action.strip() not in defaults or not (count.isdigit() and seconds.isdigit()):
+            raise ImproperlyConfigured(f"{name}: expected action=count/seconds, got {item!r}")
+        rates[action.strip()] = (int(count), int(seconds))
+    return rates
+
+
+# Per client address, whatever names or accounts it uses: looser than a person's own
+# limits (8 messages every 2 s, 5 topic changes a minute, a typing cue every 2 s),
+# since an office or a school shares one address.
+RATE_LIMITS_PER_ADDRESS = env_rates(
+    "RATE_LIMITS_PER_ADDRESS",
+    {
+        "message": (60, 10),  # messages and edits
+        "about": (20, 60),  # topic and description changes
+        "typing": (10, 2),
+        "join": (20, 60),
+        "signup": (5, 3600),
+    },
+)
+
+# The proxies whose X-Forwarded-For (and -Proto) `manage.py serve` believes: the client
+# address every limit counts comes from them, and from nobody else. Empty: trust no one.
+FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
 # Presence (rooms/presence.py): each process refreshes its sockets' entries every
 # PRESENCE_HEARTBEAT seconds; entries of a process that died drop out after PRESENCE_TTL.
 PRESENCE_HEARTBEAT = float(os.environ.get("PRESENCE_HEARTBEAT", "10"))
@@ -198,6 +233,25 @@ if env_flag("HTTPS"):
     SECURE_HSTS_SECONDS = 60 * 60 * 24 * 365
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
+
+# Password guessing at /accounts/login/ and /admin/login/ (django-axes): after
+# LOGIN_FAILURE_LIMIT failures for one username, or from one address, logins from there
+# are refused for LOGIN_COOLOFF_MINUTES (counted again from each refused try) with a page
+# that says so (HTTP 429). Off with the other limits (RATE_LIMITS=off).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_ENABLED = RATE_LIMITS
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_HTTP_RESPONSE_CODE = 429
+# The address every other limit counts: the real client's, behind the trusted proxy.
+AXES_CLIENT_IP_CALLABLE = "rooms.limits.client_address"
+# Failed attempts are kept (for the cool-off); successful logins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
 
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"

@@ -20,8 +20,8 @@ def change(room: Room, me: Identity, field: str, value: str) -> Room:
     """
     if field not in FIELDS:
         raise ValueError(f"not a field anyone may change: {field}")
-    if not limits.allow("about", me.key):
-        raise ValidationError({field: ValidationError(limits.refusal("about"), code=RATE_LIMITED)})
+    if refusal := limits.check("about", person=me.key, address=me.address):
+        raise ValidationError({field: ValidationError(refusal, code=RATE_LIMITED)})
     # One line: a topic is not a message.
     value = " ".join(value.split())
     fresh = Room.objects.get(pk=room.pk)

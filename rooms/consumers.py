@@ -8,6 +8,7 @@ socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
 import json
 import logging
 import uuid
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -15,7 +16,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, fanout, identity, lobby, presence, recovery, typists
+from . import about, editing, fanout, identity, limits, lobby, presence, recovery, typists
 from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
 from .delivery import RoomFeed
 from .models import Message, Room
@@ -120,6 +121,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
     def load(self, slug: str) -> tuple[identity.Identity | None, Room | None]:
         # The session and the user load lazily from the database: touch them off the loop.
         me = identity.identify(self.scope["session"], self.scope.get("user"))
+        if me is not None:
+            me = replace(me, address=limits.socket_address(self.scope))
         return me, Room.objects.filter(slug=slug).first()
 
     def room_last_revision(self) -> int:
@@ -145,10 +148,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             if "after" in frame:
                 await self.feed.catch_up(frame_cursor(frame))
             elif "typing" in frame:
-                if self.typing.allow():
-                    await send_fragment(
-                        self.group, typists.cue(self.me.name, self.me.guest, self.me.key)
-                    )
+                if self.typing.allow() and (
+                    await limits.acheck("typing", person=self.me.key, address=self.me.address)
+                    is None
+                ):
+                    await send_fragment(self.group, typists.cue(self.me.name, self.me.guest, self.me.key))
             elif field := next((f for f in about.FIELDS if f in frame), None):
                 await self.change_about(field, frame[field])
             elif "edit" in frame:

@@ -58,10 +58,8 @@ def edit_message(room: Room, me: Identity, pk: int, text: str) -> tuple[Message,
             raise Refused(NOT_YOURS_TO_EDIT)
         return message.rewrite(text)
 
-    if not limits.allow("message", me.key):
-        raise ValidationError(
-            {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
-        )
+    if refusal := limits.check("message", person=me.key, address=me.address):
+        raise ValidationError({"body": ValidationError(refusal, code=RATE_LIMITED)})
     return _revise(room, pk, rewrite)
 
 

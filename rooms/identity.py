@@ -9,7 +9,7 @@ edit or delete them. Picking another name makes a new key, a new identity.
 """
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.contrib.sessions.backends.base import SessionBase
 from django.db.models import Q
@@ -29,6 +29,9 @@ class Identity:
     # Who wrote a message, whom to count for rate limits and whose sockets to close
     # when the identity ends: "guest.<token>" or "user.<pk>".
     key: str
+    # Where they act from now (the client address), for the per-address rate limits;
+    # not part of who they are. Set by the page or socket the identity acts through.
+    address: str | None = field(default=None, compare=False)
 
     @property
     def tag(self) -> str:

@@ -1,17 +1,41 @@
 """Rate limits, counted in the cache: Redis when REDIS_URL is set, so every socket
-and every process of one person shares one count. RATE_LIMITS=off turns them off."""
+and every process of one person shares one count. RATE_LIMITS=off turns them off.
 
+Each action is counted per person (their session or account) and per client
+address, so names minted by the dozen from one place share one allowance. The
+address limits are looser, since an office or a school shares one address, and
+are set in settings.RATE_LIMITS_PER_ADDRESS. Joins and sign-ups have no person
+yet: only their address counts.
+"""
+
+import ipaddress
 import time
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
 
-# action: (how many, per how many seconds, what the person is told)
+# Per person: action: (how many, per how many seconds, what the person is told).
+# Edits count as messages. A refused typing cue is not shown to anyone, nor its reason.
 LIMITS = {
     "message": (8, 2, "Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
-    "join": (20, 60, "Too many joins from your address. Wait a minute and try again."),
-    "signup": (5, 3600, "Too many sign-ups from your address. Try again later."),
     "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
+    "typing": (1, 2, "At most one typing cue every 2 seconds."),
+}
+
+# Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
+ADDRESS_REFUSALS = {
+    "message": (
+        "Slow down: too many messages from your address (everyone on it counts together). "
+        "Try again in a moment."
+    ),
+    "about": (
+        "Slow down: too many topic and description changes from your address. "
+        "Try again in a minute."
+    ),
+    "typing": "Too many typing cues from your address.",
+    "join": "Too many joins from your address. Wait a minute and try again.",
+    "signup": "Too many sign-ups from your address. Try again later.",
 }
 
 
@@ -19,22 +43,67 @@ def now() -> float:
     return time.time()
 
 
-def allow(action: str, who: str) -> bool:
-    """Count one `action` by `who`; False when it goes over the limit."""
+def check(action: str, *, person: str | None = None, address: str | None = None) -> str | None:
+    """Count one `action` by `person` from `address`; what to tell them when it is over
+    a limit, else None. A person already over their own limit is not counted against
+    their address, so one noisy person does not use up everyone else's allowance."""
     if not settings.RATE_LIMITS:
-        return True
-    count, seconds, _ = LIMITS[action]
-    key = f"rate:{action}:{who}:{int(now() // seconds)}"
-    cache.add(key, 0, timeout=seconds + 1)
+        return None
+    if person is not None and action in LIMITS:
+        count, seconds, refusal = LIMITS[action]
+        if not counted(f"{action}:{person}", count, seconds):
+            return refusal
+    per_address = settings.RATE_LIMITS_PER_ADDRESS
+    if address and action in per_address:
+        count, seconds = per_address[action]
+        if not counted(f"{action}:ip.{network(address)}", count, seconds):
+            return ADDRESS_REFUSALS[action]
+    return None
+
+
+async def acheck(
+    action: str, *, person: str | None = None, address: str | None = None
+) -> str | None:
+    """check() for the event loop: the cache client blocks, so it runs in a thread
+    (not the database's: a cue must not wait behind a slow query)."""
+    if not settings.RATE_LIMITS:
+        return None
+    return await sync_to_async(check, thread_sensitive=False)(
+        action, person=person, address=address
+    )
+
+
+def counted(who: str, count: int, seconds: float) -> bool:
+    """Count one more in `who`'s current window; False when it goes over `count`."""
+    key = f"rate:{who}:{int(now() // seconds)}"
+    cache.add(key, 0, timeout=int(seconds) + 1)
     try:
         return cache.incr(key) <= count
     except ValueError:  # expired between add and incr: a new window
         return True
 
 
-def refusal(action: str) -> str:
-    return LIMITS[action][2]
+def network(address: str) -> str:
+    """What one client is counted as: its IPv4 address, or its IPv6 /64 (one home or
+    office gets a whole /64, and picking a fresh address in it costs nothing)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 def client_address(request) -> str:
-    return request.META.get("REMOTE_ADDR", "unknown")
+    """The client's address. Behind the proxy, `manage.py serve` has already put the
+    real one here from X-Forwarded-For, trusted only from FORWARDED_ALLOW_IPS."""
+    return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+def socket_address(scope) -> str | None:
+    """A socket's client address, found the same way (uvicorn rewrites scope["client"])."""
+    client = scope.get("client")
+    return client[0] if client else None

@@ -26,10 +26,8 @@ def post_messages(posts: list[tuple[Room, Identity, str]]) -> list[Message | Val
     results: list[Message | ValidationError] = []
     for room, me, text in posts:
         try:
-            if not limits.allow("message", me.key):
-                raise ValidationError(
-                    {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
-                )
+            if refusal := limits.check("message", person=me.key, address=me.address):
+                raise ValidationError({"body": ValidationError(refusal, code=RATE_LIMITED)})
             results.append(room.new_message(me.name, text, guest=me.guest, key=me.key))
         except ValidationError as error:
             results.append(error)

@@ -12,6 +12,8 @@ from .broadcast import render_push
 from .presence import Person
 
 # A socket's cues count at most once per MIN_GAP seconds; the page sends one per 3 s.
+# A cheap first filter: rooms/limits.py then counts each person's and each address's
+# cues across all their sockets and processes.
 MIN_GAP = 2.0
 
 

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 from asgiref.sync import async_to_sync
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
@@ -6,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
 
@@ -24,8 +27,8 @@ def see_other(url: str) -> HttpResponse:
     return response
 
 
-def too_many(request: HttpRequest, template: str, form, action: str) -> HttpResponse:
-    form.add_error(None, limits.refusal(action))
+def too_many(request: HttpRequest, template: str, form, refusal: str) -> HttpResponse:
+    form.add_error(None, refusal)
     return render(request, template, {"form": form}, status=429)
 
 
@@ -33,8 +36,8 @@ def too_many(request: HttpRequest, template: str, form, action: str) -> HttpResp
 def join(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = JoinForm(request.POST, member=request.user)
-        if not limits.allow("join", limits.client_address(request)):
-            return too_many(request, "rooms/join.html", form, "join")
+        if refusal := limits.check("join", address=limits.client_address(request)):
+            return too_many(request, "rooms/join.html", form, refusal)
         if form.is_valid():
             return see_other(enter(request, form).get_absolute_url())
     else:
@@ -49,11 +52,26 @@ def join(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def workshop_room(request: HttpRequest, room_name: str, username: str) -> HttpResponse:
-    """The workshop's /room/<room>/<name>/ links: join, then go to the canonical URL."""
+    """The workshop's /room/<room>/<name>/ links: the join form, filled in.
+
+    Any site can send a browser to a link, so following one changes nothing: the
+    person's own "Enter the room" (a POST with its CSRF token, counted like every
+    join) does. Someone already in under that name goes straight to the room.
+    """
     form = JoinForm({"room_name": room_name, "username": username}, member=request.user)
-    if form.is_valid():
-        return redirect(enter(request, form))
-    return render(request, "rooms/join.html", {"form": form}, status=400)
+    if not form.is_valid():
+        return render(request, "rooms/join.html", {"form": form}, status=400)
+    me = identity.identify(request.session, request.user)
+    room = Room.objects.filter(slug=slugify(form.cleaned_data["room_name"])).first()
+    if room and me and me.name == form.cleaned_data.get("username", me.name):
+        return redirect(room)
+    return render(request, "rooms/join.html", {"form": form})
+
+
+def person(request: HttpRequest) -> identity.Identity | None:
+    """Who is asking, and from which address (for the per-address rate limits)."""
+    me = identity.identify(request.session, request.user)
+    return me and replace(me, address=limits.client_address(request))
 
 
 def enter(request: HttpRequest, form: JoinForm) -> Room:
@@ -70,7 +88,7 @@ def enter(request: HttpRequest, form: JoinForm) -> Room:
 @require_http_methods(["GET", "POST"])
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     room = get_object_or_404(Room, slug=slug)
-    me = identity.identify(request.session, request.user)
+    me = person(request)
     if me is None:
         return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
     form = MessageForm(request.POST or None)
@@ -130,7 +148,7 @@ def about_values(room: Room) -> dict[str, str]:
 def about(request: HttpRequest, slug: str) -> HttpResponse:
     """The plain-form path for changing the topic or the description."""
     room = get_object_or_404(Room, slug=slug)
-    me = identity.identify(request.session, request.user)
+    me = person(request)
     if me is None:
         return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
     field = next((f for f in room_about.FIELDS if f in request.POST), None)
@@ -158,7 +176,7 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Edit one's own message: the form (a page, or the fragment htmx opens in place),
     and the plain POST that stores the edit and shows it live to everyone."""
     message = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
-    me = identity.identify(request.session, request.user)
+    me = person(request)
     if me is None:
         return redirect(f"{reverse('rooms:join')}?{urlencode({'room': message.room.name})}")
     form = MessageForm(request.POST or None)
@@ -233,15 +251,15 @@ def refuse(request, message: Message, title: str, reason: str, status: int) -> H
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST":
-        if not limits.allow("signup", limits.client_address(request)):
-            return too_many(request, "registration/signup.html", form, "signup")
+        if refusal := limits.check("signup", address=limits.client_address(request)):
+            return too_many(request, "registration/signup.html", form, refusal)
         if form.is_valid():
             try:
                 user = form.save()
             except IntegrityError:
                 form.add_error("username", LOOKS_TAKEN)
             else:
-                login(request, user)
+                login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 return see_other(reverse("rooms:join"))
     status = 400 if form.errors else 200
     return render(request, "registration/signup.html", {"form": form}, status=status)

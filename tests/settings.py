@@ -13,6 +13,7 @@ STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.Static
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests post faster than people do; tests/test_limits.py turns the limits back on.
 RATE_LIMITS = False
+AXES_ENABLED = False
 
 # Test runs sharing one Redis must not hear each other's rooms.
 if "CONFIG" in CHANNEL_LAYERS["default"]:

@@ -117,3 +117,91 @@ async def test_a_members_socket_posts_as_the_member():
         lambda: list(Message.objects.values_list("author", "guest"))
     )() == [("grace", False)]
     await socket.disconnect()
+
+
+async def test_a_workshop_link_from_another_site_renames_nobody_and_closes_no_socket(client):
+    from .test_consumer import frame, receive_message
+
+    await database_sync_to_async(client.post)("/", {"room_name": "Workshop", "username": "ada"})
+    socket = socket_for(client, "workshop")
+    assert (await socket.connect())[0]
+    # Another site sends the browser (with its cookies) to a workshop link.
+    response = await database_sync_to_async(client.get)(
+        "/room/Workshop/I am a fool/", headers={"sec-fetch-site": "cross-site"}
+    )
+    assert response.status_code == 200
+    assert 'value="I am a fool"' in response.content.decode()  # only offered, not taken
+    page = (await database_sync_to_async(client.get)("/rooms/workshop/")).content.decode()
+    assert "You are <strong>ada</strong>" in page
+    # The socket is still open and still speaks as ada: its next message comes back.
+    await socket.send_to(frame("still me"))
+    push = await receive_message(socket)
+    assert "still me" in push and ">ada<" in push
+    await socket.disconnect()
+
+
+@pytest.fixture
+def logins_limited(settings):
+    settings.RATE_LIMITS = True
+    settings.AXES_ENABLED = True
+
+
+def log_in(client, path: str, username: str, password: str, address: str = "127.0.0.1"):
+    return client.post(path, {"username": username, "password": password}, REMOTE_ADDR=address)
+
+
+LOGIN_PAGES = ["/accounts/login/", "/admin/login/"]
+
+
+@pytest.mark.parametrize("path", LOGIN_PAGES)
+def test_guessing_one_accounts_password_locks_it_with_a_page_that_says_how_long(
+    logins_limited, client, path
+):
+    User.objects.create_user("grace", password="a long passphrase", is_staff=True)
+    limit = settings.AXES_FAILURE_LIMIT
+    for n in range(limit - 1):
+        # From a new address each time: the account itself is counted.
+        response = log_in(client, path, "grace", f"guess {n}", f"198.51.100.{n}")
+        assert response.status_code == 200
+    response = log_in(client, path, "grace", "one more guess", "198.51.100.99")
+    assert response.status_code == 429
+    page = response.content.decode()
+    assert "Too many attempts, try again in 15 minutes." in page
+    assert '<a class="brand"' in page  # the site's own page
+    # Even the right password waits now, from anywhere.
+    response = log_in(client, path, "grace", "a long passphrase", "203.0.113.7")
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize("path", LOGIN_PAGES)
+def test_guessing_many_accounts_from_one_address_locks_that_address(logins_limited, client, path):
+    User.objects.create_user("grace", password="a long passphrase", is_staff=True)
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        response = log_in(client, path, f"user{n}", "guess", "198.51.100.1")
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    response = log_in(client, path, "grace", "a long passphrase", "198.51.100.1")
+    assert response.status_code == 429
+    # Another address is counted apart, and grace's account was never guessed at.
+    response = log_in(client, path, "grace", "a long passphrase", "203.0.113.7")
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(User.objects.get(username="grace").pk)
+
+
+def test_with_rate_limits_off_logins_are_not_throttled(client):
+    # RATE_LIMITS=off (load tests) turns AXES_ENABLED off too: see test_limits.py.
+    User.objects.create_user("grace", password="a long passphrase")
+    for n in range(settings.AXES_FAILURE_LIMIT + 2):
+        assert log_in(client, "/accounts/login/", "grace", f"guess {n}").status_code == 200
+    assert log_in(client, "/accounts/login/", "grace", "a long passphrase").status_code == 302
+
+
+@pytest.mark.parametrize("path", LOGIN_PAGES)
+async def test_the_lockout_page_is_the_same_under_asgi(logins_limited, async_client, path):
+    """The server runs the middleware chain asynchronously: django-axes' other path."""
+    await database_sync_to_async(User.objects.create_user)("grace", password="a long passphrase")
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        response = await async_client.post(path, {"username": "grace", "password": f"guess {n}"})
+    assert response.status_code == 429
+    assert "Too many attempts, try again in 15 minutes." in response.content.decode()

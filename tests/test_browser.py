@@ -258,3 +258,18 @@ def test_with_the_socket_down_the_form_posts_the_plain_way(browser, server):
     expect(ada).to_have_url(re.compile(r"/rooms/fallback/#message-\d+$"))
     expect(bodies(ada)).to_have_text(["sent while the socket was down"])
     expect(bodies(bob)).to_have_text(["sent while the socket was down"])
+
+
+def test_a_workshop_link_asks_first_then_brings_the_person_into_the_room(browser, server):
+    page = browser.new_context().new_page()
+    page.goto(server.url + "/room/Workshop Link/ada/")
+    # The link fills in the join form; the person's own click joins.
+    expect(page.get_by_label("Room")).to_have_value("Workshop Link")
+    expect(page.get_by_label("Your name")).to_have_value("ada")
+    page.get_by_role("button", name="Enter the room").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Workshop Link")
+    expect(page.locator(".room")).to_have_attribute("data-connection", "open")
+    # Already in under that name: the link goes straight to the room.
+    page.goto(server.url + "/room/Workshop Link/ada/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Workshop Link")
+    page.context.close()

@@ -50,11 +50,30 @@ def test_invalid_join_shows_a_message_per_field(client, data, field, text):
     assert not Room.objects.exists()
 
 
-def test_workshop_url_joins_and_redirects_to_the_canonical_room(client):
+def test_workshop_link_fills_in_the_join_form_and_the_form_joins(client):
     response = client.get("/room/Django Girls/ada/")
-    assert response.status_code == 302
+    # Following a link changes nothing: it shows the join form, filled in.
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert 'action="/"' in page and "csrfmiddlewaretoken" in page
+    assert 'value="Django Girls"' in page and 'value="ada"' in page
+    assert not Room.objects.exists()
+    assert client.get("/").context["form"]["username"].value() is None  # not joined yet
+    # The person's own click does the join.
+    response = client.post("/", {"room_name": "Django Girls", "username": "ada"})
+    assert response.status_code == 303
     assert response["Location"] == "/rooms/django-girls/"
     assert "You are <strong>ada</strong>" in client.get("/rooms/django-girls/").content.decode()
+
+
+def test_workshop_link_sends_someone_already_in_under_that_name_to_the_room(joined):
+    response = joined.get("/room/django girls/ada/")
+    assert response.status_code == 302
+    assert response["Location"] == "/rooms/django-girls/"
+    # Under another name it asks first.
+    response = joined.get("/room/django girls/bob/")
+    assert response.status_code == 200 and 'value="bob"' in response.content.decode()
+    assert "You are <strong>ada</strong>" in joined.get("/rooms/django-girls/").content.decode()
 
 
 def test_workshop_url_with_a_bad_room_shows_the_form(client):

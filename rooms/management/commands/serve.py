@@ -7,8 +7,10 @@ supervisor binds the socket, shares it with the workers and restarts one that
 dies. Rooms span the workers through Redis, so more than one needs REDIS_URL.
 """
 
+import argparse
 import os
 import sys
+from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -32,8 +34,18 @@ SERVER_FLAGS = [
 ]  # fmt: skip
 
 
-def server_command(*where: str, proxy_headers: bool = False) -> list[str]:
-    proxy = ["--proxy-headers"] if proxy_headers else ["--no-proxy-headers"]
+LOOPBACK = ("127.0.0.1", "::1")
+
+
+def server_command(*where: str, forwarded_allow_ips: Sequence[str] = LOOPBACK) -> list[str]:
+    # Uvicorn takes the client address (and scheme) from X-Forwarded-For (and -Proto)
+    # only on connections from these addresses, the proxy's, for pages and sockets alike;
+    # from anyone else those headers are ignored. Rate limits count that address.
+    proxy = (
+        ["--proxy-headers", "--forwarded-allow-ips", ",".join(forwarded_allow_ips)]
+        if forwarded_allow_ips
+        else ["--no-proxy-headers"]
+    )
     return [sys.executable, "-m", "uvicorn", *SERVER_FLAGS, *proxy, *where, ASGI_APPLICATION]
 
 
@@ -45,17 +57,21 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
         parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
         parser.add_argument(
-            "--proxy-headers",
-            action="store_true",
-            help="Trust X-Forwarded-For/-Proto from a proxy on this host (nginx).",
+            "--forwarded-allow-ips",
+            default=",".join(settings.FORWARDED_ALLOW_IPS),
+            help="Comma-separated proxy addresses or networks whose X-Forwarded-For/-Proto "
+            "are believed (default: FORWARDED_ALLOW_IPS, else loopback); empty: none.",
         )
+        # Older unit files pass --proxy-headers; proxy headers now follow the option above.
+        parser.add_argument("--proxy-headers", action="store_true", help=argparse.SUPPRESS)
 
-    def handle(self, *args, host: str, port: int, workers: int, proxy_headers: bool, **options):
+    def handle(self, *args, host: str, port: int, workers: int, **options):
         if workers > 1 and not settings.REDIS_URL:
             raise CommandError("More than one worker needs REDIS_URL (a shared channel layer).")
         where = ["--host", host, "--port", str(port), "--workers", str(workers)]
         self.stdout.write(f"Parley on http://{host}:{port}/ with {workers} uvicorn workers")
         self.stdout.flush()
         # Become the server: the service manager's signals go straight to uvicorn.
-        command = server_command(*where, proxy_headers=proxy_headers)
+        proxies = [ip.strip() for ip in options["forwarded_allow_ips"].split(",") if ip.strip()]
+        command = server_command(*where, forwarded_allow_ips=proxies)
         os.execv(command[0], command)  # noqa: S606
