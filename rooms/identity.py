@@ -41,3 +41,21 @@ def remember(session: SessionBase, name: str) -> None:
 def is_member_name(name: str) -> bool:
     """Members' usernames are theirs: guests can't take them (in any letter case)."""
     return get_user_model().objects.filter(username__iexact=name).exists()
+
+
+# The form field and socket query parameter that carry who a page was drawn for, so a
+# page whose identity ended in another tab never sends under a name it does not show.
+PAGE_FIELD = "identity"
+
+
+def page_tag(me: Identity) -> str:
+    """Who a page was drawn for: the name and its kind, hashed (nothing secret)."""
+    from .models import author_tag
+
+    return author_tag(me.name, me.guest)
+
+
+def drawn_for(tag: str | None, me: Identity | None) -> bool:
+    """Whether a page drawn for `tag` still belongs to this session's identity;
+    a page that carries no tag (a script, an old page) takes the session's."""
+    return tag is None or (me is not None and page_tag(me) == tag)
