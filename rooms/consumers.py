@@ -11,6 +11,7 @@ import uuid
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
+from urllib.parse import parse_qs
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -86,6 +87,16 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
         self.me, self.room = await self.load(slug)
+        if not identity.drawn_for(self.page_tag(), self.me):
+            # The page was drawn for a name this browser no longer has (logged out or
+            # renamed in another tab while it was away): it learns who it is now and
+            # stops, rather than posting under a name it does not show.
+            await self.accept()
+            refused = {"room": slug, "conn": self.conn_id, "code": CLOSE_IDENTITY_ENDED}
+            log.info("ws.refused", extra=refused)
+            await self.send(render_push("identity_ended", now=self.me, ended=True))
+            await self.close(code=CLOSE_IDENTITY_ENDED, reason="Your name changed in another tab.")
+            return
         if self.me is None or self.room is None:
             # Accept before refusing: a refused handshake makes browsers retry forever,
             # an application close code tells htmx to stop.
@@ -111,6 +122,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.feed.start(seen)
         await presence.arrive(self.room.pk, self.me, self.conn_id)
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
+
+    def page_tag(self) -> str | None:
+        """Who the page was drawn for (rooms/identity.py page_tag), from the socket's URL."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        return query.get(identity.PAGE_FIELD, [None])[-1]
 
     @cached_property
     def conn_id(self) -> str:
@@ -226,5 +242,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(event["html"])
 
     async def identity_ended(self, event: dict[str, Any]) -> None:
-        """Logged out, or renamed in another tab: this socket may not post any more."""
+        """Logged out, or renamed in another tab: this socket may not post any more.
+        The page is told who this browser is now before the socket closes."""
+        if html := event.get("html"):
+            await self.send(html)
         await self.close(code=CLOSE_IDENTITY_ENDED, reason="You left; reload the page.")

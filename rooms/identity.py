@@ -78,3 +78,19 @@ def is_member_name(name: str) -> bool:
     (any letter case, fullwidth, decomposed or look-alike letters)."""
     folded, mapped = name_keys(name)
     return MemberName.objects.filter(Q(folded=folded) | Q(mapped=mapped)).exists()
+
+
+# The form field and socket query parameter that carry who a page was drawn for, so a
+# page whose identity ended in another tab never sends under a name it does not show.
+PAGE_FIELD = "identity"
+
+
+def page_tag(me: Identity) -> str:
+    """Who a page was drawn for: its key, hashed (nothing secret)."""
+    return me.tag
+
+
+def drawn_for(tag: str | None, me: Identity | None) -> bool:
+    """Whether a page drawn for `tag` still belongs to this session's identity;
+    a page that carries no tag (a script, an old page) takes the session's."""
+    return tag is None or (me is not None and page_tag(me) == tag)

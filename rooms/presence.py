@@ -253,13 +253,18 @@ def heard(room_id: int, html: str) -> None:
         _heard[room_id] = html
 
 
-def here_now(room_id: int) -> Here:
-    """Who is in a room, for drawing the page."""
+def here_now(room_id: int, viewer: Identity | None = None) -> Here:
+    """Who is in a room, for drawing the page. The viewer is there too: their socket
+    has not opened yet, and without JavaScript it never will."""
     try:
-        return who(store.entries([room_id], time.time())[room_id])
+        items = store.entries([room_id], time.time())[room_id]
     except Exception:
         log.warning("presence: could not read room %s", room_id)
-        return Here()
+        items = []
+    if viewer is not None:
+        # Their own tabs' entries share the key, so they are still counted once.
+        items = [*items, entry("page", viewer)]
+    return who(items)
 
 
 def counts(room_ids: Iterable[int]) -> dict[int, int]:

@@ -78,10 +78,11 @@ def enter(request: HttpRequest, form: JoinForm) -> Room:
     name = form.cleaned_data.get("username")
     if name is not None:
         before = identity.identify(request.session)
-        if before is not None and before.name != name:
-            # Sockets opened under the old name must not go on posting with it.
-            end_identity(before.key)
         identity.remember(request.session, name)
+        if before is not None and before.name != name:
+            # Sockets opened under the old name must not go on posting with it; their
+            # pages are told the new one.
+            end_identity(before.key, now=identity.identify(request.session))
     return Room.objects.for_name(form.cleaned_data["room_name"])
 
 
@@ -89,11 +90,19 @@ def enter(request: HttpRequest, form: JoinForm) -> Room:
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     room = get_object_or_404(Room, slug=slug)
     me = person(request)
+    drawn_for = request.POST.get(identity.PAGE_FIELD)
     if me is None:
+        if drawn_for is not None:
+            return not_sent(request, room, request.POST.get("message", ""))
         return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
     form = MessageForm(request.POST or None)
     status = 200
-    if request.method == "POST" and form.is_valid():
+    if request.method == "POST" and not identity.drawn_for(drawn_for, me):
+        # Sent from a page drawn for another name (changed in another tab): never post
+        # it under the new one unseen. The text stays in the box of a page for the new name.
+        form.add_error("message", renamed_refusal(me))
+        status = 409
+    elif request.method == "POST" and form.is_valid():
         # The plain-form path for pages without JavaScript (or without a socket).
         try:
             message = post_message(room, me, form.cleaned_data["message"])
@@ -109,6 +118,20 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     return room_page(request, room, me, form, status=status)
 
 
+def renamed_refusal(me: identity.Identity) -> str:
+    return (
+        f"Not sent: you are now {me.name} in this browser (changed in another tab). "
+        f"Send it again to post it as {me.name}."
+    )
+
+
+def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
+    """A plain post from a page whose person left in another tab: nothing is posted,
+    and the text is shown to copy, with the way back in."""
+    context = {"room": room, "text": text}
+    return render(request, "rooms/not_sent.html", context, status=409)
+
+
 def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
     page = history_page(request, room)
     if request.htmx and request.method == "GET" and "before" in request.GET:
@@ -118,6 +141,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         "room": room,
         "me": me,
         "me_tag": me.tag,
+        # Sent back by the page's socket and forms: who the page was drawn for.
+        "page_tag": identity.page_tag(me),
         "history": page.messages,
         "page": page,
         # Reading back: a plain page, no live updates appended after a gap.
@@ -125,7 +150,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         # Shows every message's delete control; the server checks again on use.
         "moderator": editing.is_moderator(request.user),
         "form": form,
-        "here": presence.here_now(room.pk),
+        # The viewer is here too, with or without a socket.
+        "here": presence.here_now(room.pk, viewer=me),
         "about_form": about_form or AboutForm(initial=about_values(room)),
     }
     return render(request, "rooms/room.html", context, status=status)

@@ -49,7 +49,8 @@ def test_guests_are_marked_wherever_their_name_shows(client):
     client.post("/", {"room_name": "Marks", "username": "ada"})
     client.post("/rooms/marks/", {"message": "guest words"})
     page = client.get("/rooms/marks/").content.decode()
-    assert page.count('<span class="badge"') == 2  # "You are ada (guest)" and the message
+    # "You are ada (guest)", ada among who is here, and the message.
+    assert page.count('<span class="badge"') == 3
 
 
 def test_log_in_and_log_out(client):
@@ -86,6 +87,8 @@ async def test_logging_out_closes_that_members_sockets(client):
     socket = socket_for(client, "leaving")
     assert (await socket.connect())[0]
     await database_sync_to_async(client.post)("/accounts/logout/")
+    told = await socket.receive_output(timeout=5)
+    assert "You left this room in another tab" in told["text"]
     closing = await socket.receive_output(timeout=5)
     assert closing["type"] == "websocket.close" and closing["code"] == 4001
 
@@ -95,6 +98,8 @@ async def test_renaming_closes_the_sockets_opened_under_the_old_name(client):
     socket = socket_for(client, "rename")
     assert (await socket.connect())[0]
     await database_sync_to_async(client.post)("/", {"room_name": "Rename", "username": "eve"})
+    told = await socket.receive_output(timeout=5)
+    assert "You are now <strong>eve</strong>" in told["text"]
     closing = await socket.receive_output(timeout=5)
     assert closing["type"] == "websocket.close" and closing["code"] == 4001
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from rooms.models import Message, Room
+from rooms.models import Message, Room, author_tag
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,8 @@ def test_unknown_room_is_404(joined):
 def test_room_page_wires_the_websocket(joined):
     page = joined.get("/rooms/django-girls/").content.decode()
     assert 'hx-ext="ws"' in page
-    assert 'ws-connect="/ws/rooms/django-girls/"' in page
+    # The socket says who the page was drawn for (see test_identity_ended.py).
+    assert f'ws-connect="/ws/rooms/django-girls/?identity={author_tag("ada", True)}"' in page
     assert "ws-send" in page
     assert 'id="messages" class="messages" role="log" aria-live="polite"' in page
     assert 'name="message"' in page

@@ -153,9 +153,20 @@ def test_the_room_page_shows_who_is_here_on_load(joined_client):
     for tab in ("c1", "c2"):  # two tabs, one person
         async_to_sync(presence.store.aadd)(room.pk, presence.entry(tab, bob), time.time() + 60)
     page = client.get(room.get_absolute_url()).content.decode()
-    assert "Here now: 1" in page
+    # bob, and ada, who is reading the page (her socket has not opened yet).
+    assert "Here now: 2" in page
+    assert '<span class="person__name">ada</span>' in page
     tag = author_tag(bob.key)
     assert f'<li class="person" data-author="{tag}"><span class="person__name">bob</span>' in page
+
+
+def test_the_room_page_lists_its_viewer_before_any_socket(joined_client):
+    # Without JavaScript no socket ever opens; with it, the first paint already lists you.
+    client, room = joined_client
+    page = client.get(room.get_absolute_url()).content.decode()
+    assert "Here now: 1" in page
+    tag = author_tag("ada", True)
+    assert f'data-author="{tag}"><span class="person__name">ada</span>' in page
 
 
 @pytest.fixture
@@ -347,7 +358,7 @@ async def test_a_page_load_on_another_process_shows_who_is_here(server_env):
         jar = join(two.url, "Elsewhere", "bob")
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         page = opener.open(two.url + "/rooms/elsewhere/").read().decode()
-        assert "Here now: 1" in page and ">ada" in page
+        assert "Here now: 2" in page and ">ada" in page and ">bob" in page
         await ada.close()
     finally:
         one.stop()
