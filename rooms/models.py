@@ -8,6 +8,7 @@ revision it saw can be sent exactly what changed since.
 """
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -24,6 +25,16 @@ MESSAGE_MAX_LENGTH = 2000
 DESCRIPTION_MAX_LENGTH = 200
 TOPIC_MAX_LENGTH = 120
 HISTORY_LENGTH = 50
+# A message's key, made when it was written (a hidden field of the composer): a short token.
+# A repeat of a key in the same room is the same message, never a second one.
+MESSAGE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+MESSAGE_KEY_MAX_LENGTH = 64
+BAD_MESSAGE_KEY = "This message's key is not valid; reload the page and send it again."
+
+
+def validate_message_key(value: str) -> None:
+    if not MESSAGE_KEY.fullmatch(value):
+        raise ValidationError(BAD_MESSAGE_KEY, code="bad_key")
 
 
 def validate_printable(value: str) -> None:
@@ -88,9 +99,11 @@ class Room(models.Model):
         self.last_seq, self.last_revision = message.seq, message.revision
         return message
 
-    def new_message(self, author: str, text: str, *, guest: bool = True) -> "Message":
+    def new_message(
+        self, author: str, text: str, *, guest: bool = True, key: str | None = None
+    ) -> "Message":
         """A message for this room, validated but not stored (see store_messages)."""
-        message = Message(room=self, author=author, guest=guest, body=text.strip())
+        message = Message(room=self, author=author, guest=guest, body=text.strip(), key=key)
         message.clean_fields(exclude={"room", "seq", "revision"})
         return message
 
@@ -114,16 +127,21 @@ class Room(models.Model):
         return message, True
 
 
-def store_messages(messages: list["Message"]) -> None:
+def store_messages(messages: list["Message"]) -> dict[tuple[int, str], "Message"]:
     """Store new messages, of one room or several, in one transaction: one commit.
 
     Each room's row stays locked until commit, so numbers are handed out in commit
     order: once a reader sees message n, messages 1..n-1 are in the record too.
     Rooms are locked in id order, so two batches never wait for each other in a circle.
+
+    A message whose key its room already holds is not stored again (its first copy
+    won a race, say a retry through another server process): those first copies are
+    returned by (room id, key). Keys within `messages` must differ per room.
     """
     by_room: dict[int, list[Message]] = {}
     for message in messages:
         by_room.setdefault(message.room_id, []).append(message)
+    earlier: dict[tuple[int, str], Message] = {}
     with transaction.atomic():
         for room_id in sorted(by_room):
             batch = by_room[room_id]
@@ -131,10 +149,23 @@ def store_messages(messages: list["Message"]) -> None:
             # The UPDATE takes the row lock that orders concurrent posts.
             step = models.F("last_seq") + len(batch), models.F("last_revision") + len(batch)
             rooms.update(last_seq=step[0], last_revision=step[1])
+            # Under the lock no other post of this room can store a key: checked once here.
+            if keys := [message.key for message in batch if message.key]:
+                found = {m.key: m for m in Message.objects.filter(room_id=room_id, key__in=keys)}
+                if found:
+                    earlier.update(((room_id, key), message) for key, message in found.items())
+                    batch = by_room[room_id] = [m for m in batch if m.key not in found]
+                    # Give back the numbers taken for them, so the room's numbers stay whole.
+                    back = len(found)
+                    rooms.update(
+                        last_seq=models.F("last_seq") - back,
+                        last_revision=models.F("last_revision") - back,
+                    )
             last_seq, last_revision = rooms.values_list("last_seq", "last_revision").get()
             for back, message in enumerate(reversed(batch)):
                 message.seq, message.revision = last_seq - back, last_revision - back
-        Message.objects.bulk_create(messages)
+        Message.objects.bulk_create([m for batch in by_room.values() for m in batch])
+    return earlier
 
 
 class Message(models.Model):
@@ -153,6 +184,21 @@ class Message(models.Model):
     edited = models.DateTimeField(null=True, blank=True, editable=False)
     # Deleting keeps the row (its place and revision matter to catch-up) but not the text.
     deleted = models.DateTimeField(null=True, blank=True, editable=False)
+    # Made by the page when the message was written; a repeat (a retry after a lost
+    # acknowledgement, a double click) is answered with this message, not stored again.
+    # Messages from before keys, and from clients that send none, have none: NULL, not "",
+    # so they never clash in the unique constraint.
+    key = models.CharField(  # noqa: DJ001
+        max_length=MESSAGE_KEY_MAX_LENGTH,
+        null=True,
+        blank=True,
+        editable=False,
+        validators=[validate_message_key],
+    )
+
+    # Not a field: True on the copy handed back for a repeated key (stored and announced
+    # before), so the caller answers without announcing it again.
+    repeated = False
 
     class Meta:
         ordering = ["room", "seq"]
@@ -163,6 +209,8 @@ class Message(models.Model):
             models.UniqueConstraint(
                 fields=["room", "revision"], name="message_room_revision_unique"
             ),
+            # One message per key in a room; keyless messages (NULL) never clash.
+            models.UniqueConstraint(fields=["room", "key"], name="message_room_key_unique"),
         ]
 
     def __str__(self) -> str:

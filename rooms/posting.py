@@ -1,5 +1,8 @@
 """Saying something in a room: the one path every message takes, socket or form."""
 
+import copy
+import secrets
+
 from django.core.exceptions import ValidationError
 
 from . import limits
@@ -7,34 +10,84 @@ from .identity import Identity
 from .models import Message, Room, store_messages
 
 RATE_LIMITED = "rate"
+KEY_TAKEN = "That message's key belongs to another message; reload the page and send it again."
+
+# One post: where, who, what, and the key the page made when it was written (or None).
+Post = tuple[Room, Identity, str, str | None]
 
 
-def post_message(room: Room, me: Identity, text: str) -> Message:
+def new_key() -> str:
+    """A fresh message key for a form drawn by the server (the page without JavaScript)."""
+    return secrets.token_urlsafe(16)
+
+
+def post_message(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
     """Count the message against its author's rate limit, then validate and store it.
 
     Raises ValidationError on `body`; a rate-limit refusal has the code RATE_LIMITED.
+    A key already stored in the room answers with that message (marked `repeated`).
     """
-    result = post_messages([(room, me, text)])[0]
+    result = post_messages([(room, me, text, key)])[0]
     if isinstance(result, ValidationError):
         raise result
     return result
 
 
-def post_messages(posts: list[tuple[Room, Identity, str]]) -> list[Message | ValidationError]:
+def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     """Several people's messages at once: each is counted and validated on its own,
-    and all that pass are stored in one transaction (one commit for the lot)."""
-    results: list[Message | ValidationError] = []
-    for room, me, text in posts:
+    and all that pass are stored in one transaction (one commit for the lot).
+
+    A post whose key is already stored, or came earlier in the same batch, is answered
+    with the first message and neither counted nor stored again.
+    """
+    stored = stored_with_keys({(room.pk, key) for room, _, _, key in posts if key})
+    results: list[Message | ValidationError | None] = []
+    first: dict[tuple[int, str], Message] = {}
+    fresh: list[Message] = []
+    for room, me, text, key in posts:
         try:
-            if not limits.allow("message", me.key):
-                raise ValidationError(
-                    {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
-                )
-            results.append(room.new_message(me.name, text, guest=me.guest))
+            if key and (room.pk, key) in stored:
+                results.append(repeat_of(stored[room.pk, key], me))
+            elif key and (room.pk, key) in first:
+                results.append(None)  # the batch's first post with this key answers it, below
+            else:
+                if not limits.allow("message", me.key):
+                    raise ValidationError(
+                        {"body": ValidationError(limits.refusal("message"), code=RATE_LIMITED)}
+                    )
+                message = room.new_message(me.name, text, guest=me.guest, key=key)
+                if key:
+                    first[room.pk, key] = message
+                fresh.append(message)
+                results.append(message)
         except ValidationError as error:
             results.append(error)
-    store_messages([result for result in results if isinstance(result, Message)])
+    # A key stored meanwhile (by another process) comes back from store_messages: a repeat.
+    raced = store_messages(fresh)
+    for n, ((room, me, _, key), result) in enumerate(zip(posts, results, strict=True)):
+        ident = (room.pk, key)
+        if ident in raced and (result is None or result is first.get(ident)):
+            results[n] = repeat_of(raced[ident], me)
+        elif result is None:
+            results[n] = repeat_of(first[ident], me)
     return results
+
+
+def stored_with_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Message]:
+    if not keys:
+        return {}
+    rooms = {room_id for room_id, _ in keys}
+    found = Message.objects.filter(room_id__in=rooms, key__in={key for _, key in keys})
+    return {(m.room_id, m.key): m for m in found if (m.room_id, m.key) in keys}
+
+
+def repeat_of(message: Message, me: Identity) -> Message | ValidationError:
+    """The answer to a key said again: the first message, if it is the same author's."""
+    if not message.written_by(me.name, me.guest):
+        return ValidationError({"body": ValidationError(KEY_TAKEN, code="key_taken")})
+    repeated = copy.copy(message)
+    repeated.repeated = True
+    return repeated
 
 
 def is_rate_limited(error: ValidationError) -> bool:

@@ -13,7 +13,7 @@ from . import editing, history, identity, limits, lobby, presence
 from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
 from .forms import AboutForm, JoinForm, MessageForm, SignupForm
 from .models import Message, Room, author_tag
-from .posting import RATE_LIMITED, is_rate_limited, post_message
+from .posting import RATE_LIMITED, is_rate_limited, new_key, post_message
 
 
 def see_other(url: str) -> HttpResponse:
@@ -77,13 +77,14 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         # The plain-form path for pages without JavaScript (or without a socket).
         try:
-            message = post_message(room, me, form.cleaned_data["message"])
+            message = post_message(room, me, form.cleaned_data["message"], form.cleaned_data["key"])
         except ValidationError as error:
             form.add_error("message", error.message_dict.get("body", error.messages))
             status = 429 if is_rate_limited(error) else 400
         else:
-            publish_sync(message)
-            lobby.touch_now(room.pk)
+            if not message.repeated:  # a repeat (a double click) was announced the first time
+                publish_sync(message)
+                lobby.touch_now(room.pk)
             return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         status = 400
@@ -106,6 +107,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         # Shows every message's delete control; the server checks again on use.
         "moderator": editing.is_moderator(request.user),
         "form": form,
+        # Drawn fresh on every render: the key of the message this page's form will send.
+        "message_key": new_key(),
         "here": presence.here_now(room.pk),
         "about_form": about_form or AboutForm(initial=about_values(room)),
     }
