@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, launch, say
+from .pages import bodies, enter, launch, say, serious_violations
 from .servers import Server, stored_messages
 
 pytestmark = pytest.mark.e2e
@@ -144,3 +144,14 @@ def test_a_refused_message_stays_in_the_list_with_its_reason(browser, server):
     ada.reload()
     expect(ada.locator(".room")).to_have_attribute("data-connection", "open")
     expect(unsent(ada)).to_be_hidden()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_list_has_no_serious_accessibility_violations(browser, server, scheme):
+    ada = enter(
+        browser, server, "Unsent Look", f"ada-{scheme}", color_scheme=scheme, bypass_csp=True
+    )
+    ada.evaluate("document.getElementById('message-input').removeAttribute('maxlength')")
+    say(ada, "y" * 2001)
+    expect(unsent(ada).get_by_role("listitem")).to_have_count(1)
+    assert serious_violations(ada) == []
