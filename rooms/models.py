@@ -127,21 +127,17 @@ class Room(models.Model):
         return message, True
 
 
-def store_messages(messages: list["Message"]) -> dict[tuple[int, str], "Message"]:
+def store_messages(messages: list["Message"]) -> None:
     """Store new messages, of one room or several, in one transaction: one commit.
 
     Each room's row stays locked until commit, so numbers are handed out in commit
     order: once a reader sees message n, messages 1..n-1 are in the record too.
     Rooms are locked in id order, so two batches never wait for each other in a circle.
-
-    A message whose key its room already holds is not stored again (its first copy
-    won a race, say a retry through another server process): those first copies are
-    returned by (room id, key). Keys within `messages` must differ per room.
+    A key its room already holds raises IntegrityError, and then nothing is stored.
     """
     by_room: dict[int, list[Message]] = {}
     for message in messages:
         by_room.setdefault(message.room_id, []).append(message)
-    earlier: dict[tuple[int, str], Message] = {}
     with transaction.atomic():
         for room_id in sorted(by_room):
             batch = by_room[room_id]
@@ -149,23 +145,10 @@ def store_messages(messages: list["Message"]) -> dict[tuple[int, str], "Message"
             # The UPDATE takes the row lock that orders concurrent posts.
             step = models.F("last_seq") + len(batch), models.F("last_revision") + len(batch)
             rooms.update(last_seq=step[0], last_revision=step[1])
-            # Under the lock no other post of this room can store a key: checked once here.
-            if keys := [message.key for message in batch if message.key]:
-                found = {m.key: m for m in Message.objects.filter(room_id=room_id, key__in=keys)}
-                if found:
-                    earlier.update(((room_id, key), message) for key, message in found.items())
-                    batch = by_room[room_id] = [m for m in batch if m.key not in found]
-                    # Give back the numbers taken for them, so the room's numbers stay whole.
-                    back = len(found)
-                    rooms.update(
-                        last_seq=models.F("last_seq") - back,
-                        last_revision=models.F("last_revision") - back,
-                    )
             last_seq, last_revision = rooms.values_list("last_seq", "last_revision").get()
             for back, message in enumerate(reversed(batch)):
                 message.seq, message.revision = last_seq - back, last_revision - back
-        Message.objects.bulk_create([m for batch in by_room.values() for m in batch])
-    return earlier
+        Message.objects.bulk_create(messages)
 
 
 class Message(models.Model):

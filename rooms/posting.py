@@ -4,6 +4,7 @@ import copy
 import secrets
 
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 from . import limits
 from .identity import Identity
@@ -62,8 +63,7 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
                 results.append(message)
         except ValidationError as error:
             results.append(error)
-    # A key stored meanwhile (by another process) comes back from store_messages: a repeat.
-    raced = store_messages(fresh)
+    raced = store_new(fresh)
     for n, ((room, me, _, key), result) in enumerate(zip(posts, results, strict=True)):
         ident = (room.pk, key)
         if ident in raced and (result is None or result is first.get(ident)):
@@ -73,11 +73,33 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     return results
 
 
+def store_new(messages: list[Message]) -> dict[tuple[int, str], Message]:
+    """Store the batch; returns the messages another process stored meanwhile under a
+    key of it (looked up before, not there yet), which are repeats and not stored again.
+
+    That race is rare, so it costs nothing until it happens: the unique (room, key)
+    constraint refuses the batch as a whole, nothing is stored, and it goes again
+    without those.
+    """
+    raced: dict[tuple[int, str], Message] = {}
+    while True:
+        try:
+            store_messages(messages)
+            return raced
+        except IntegrityError:
+            found = stored_with_keys({(m.room_id, m.key) for m in messages if m.key})
+            if not found:
+                raise
+            raced |= found
+            messages = [m for m in messages if (m.room_id, m.key) not in found]
+
+
 def stored_with_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Message]:
     if not keys:
         return {}
     rooms = {room_id for room_id, _ in keys}
-    found = Message.objects.filter(room_id__in=rooms, key__in={key for _, key in keys})
+    # Unordered: the (room, key) unique index answers it, with no join for the default order.
+    found = Message.objects.filter(room_id__in=rooms, key__in={key for _, key in keys}).order_by()
     return {(m.room_id, m.key): m for m in found if (m.room_id, m.key) in keys}
 
 

@@ -5,9 +5,11 @@ import asyncio
 import json
 import re
 import secrets
+import threading
 
 import pytest
 from channels.db import database_sync_to_async
+from django.db import IntegrityError
 
 from rooms import limits, posting
 from rooms.identity import Identity
@@ -15,7 +17,7 @@ from rooms.models import BAD_MESSAGE_KEY, Message, Room, store_messages
 from rooms.outbox import Outbox
 from rooms.posting import KEY_TAKEN, post_messages
 
-from .conftest import open_socket
+from .conftest import DATABASE_URL, open_socket
 from .test_consumer import joined_socket, make_room
 
 pytestmark = [
@@ -125,8 +127,10 @@ def test_a_batch_with_repeats_keeps_the_other_posts_and_numbers_whole(room):
 def test_a_key_stored_by_another_process_meanwhile_is_a_repeat(room, monkeypatch):
     key = new_key()
     first = posting.post_message(room, ADA, "raced", key)
-    # The check before counting missed it (the other process had not committed yet).
-    monkeypatch.setattr(posting, "stored_with_keys", lambda keys: {})
+    # The check before counting missed it (the other process had not committed yet);
+    # looked up again, it is there.
+    lookups = iter([lambda keys: {}, posting.stored_with_keys])
+    monkeypatch.setattr(posting, "stored_with_keys", lambda keys: next(lookups)(keys))
     again, beside = post_messages([(room, ADA, "raced", key), (room, BOB, "beside it", None)])
     assert again.repeated and again.pk == first.pk and beside.seq == 2
     assert list(Message.objects.values_list("seq", "body")) == [(1, "raced"), (2, "beside it")]
@@ -134,14 +138,44 @@ def test_a_key_stored_by_another_process_meanwhile_is_a_repeat(room, monkeypatch
     assert (room.last_seq, room.last_revision) == (2, 2)
 
 
-def test_store_messages_skips_a_key_already_stored_and_says_so(room):
+@pytest.mark.skipif(
+    not DATABASE_URL.startswith("postgres"), reason="concurrent writers need PostgreSQL"
+)
+def test_the_same_key_from_three_writers_at_once_is_one_message(room):
+    """Three processes (threads here, each its own connection) store one key at once."""
+    from django.db import connection
+
+    rounds, writers = 20, 3
+    for n in range(rounds):
+        key, start = new_key(), threading.Barrier(writers)
+        answers: list = []
+
+        def write(key=key, start=start, answers=answers, n=n):
+            try:
+                start.wait()
+                answers.extend(post_messages([(room, ADA, f"m{n}", key)]))
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=write) for _ in range(writers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len({answer.pk for answer in answers}) == 1
+        assert sorted(answer.repeated for answer in answers) == [False] + [True] * (writers - 1)
+    assert list(Message.objects.values_list("seq", flat=True)) == list(range(1, rounds + 1))
+
+
+def test_store_messages_refuses_a_key_already_stored_and_stores_nothing(room):
     key = new_key()
-    first = posting.post_message(room, ADA, "first", key)
-    late = room.new_message("ada", "first", key=key)
-    assert store_messages([late]) == {(room.pk, key): first}
+    posting.post_message(room, ADA, "first", key)
+    late = [room.new_message("bob", "beside it"), room.new_message("ada", "first", key=key)]
+    with pytest.raises(IntegrityError):
+        store_messages(late)
     assert Message.objects.count() == 1
     room.refresh_from_db()
-    assert room.last_seq == 1
+    assert (room.last_seq, room.last_revision) == (1, 1)
 
 
 def test_another_persons_key_is_refused(room):
