@@ -11,7 +11,7 @@ from .identity import Identity
 from .models import Message, Room, store_messages
 
 RATE_LIMITED = "rate"
-KEY_TAKEN = "That message's key belongs to another message; reload the page and send it again."
+KEY_TAKEN = "This message's key was already used for another message; please send it again."
 
 # One post: where, who, what, and the key the page made when it was written (or None).
 Post = tuple[Room, Identity, str, str | None]
@@ -48,7 +48,7 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     for room, me, text, key in posts:
         try:
             if key and (room.pk, key) in stored:
-                results.append(repeat_of(stored[room.pk, key], me))
+                results.append(repeat_of(stored[room.pk, key], me, text))
             elif key and (room.pk, key) in first:
                 results.append(None)  # the batch's first post with this key answers it, below
             else:
@@ -64,12 +64,12 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
         except ValidationError as error:
             results.append(error)
     raced = store_new(fresh)
-    for n, ((room, me, _, key), result) in enumerate(zip(posts, results, strict=True)):
+    for n, ((room, me, text, key), result) in enumerate(zip(posts, results, strict=True)):
         ident = (room.pk, key)
         if ident in raced and (result is None or result is first.get(ident)):
-            results[n] = repeat_of(raced[ident], me)
+            results[n] = repeat_of(raced[ident], me, text)
         elif result is None:
-            results[n] = repeat_of(first[ident], me)
+            results[n] = repeat_of(first[ident], me, text)
     return results
 
 
@@ -103,9 +103,12 @@ def stored_with_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Messag
     return {(m.room_id, m.key): m for m in found if (m.room_id, m.key) in keys}
 
 
-def repeat_of(message: Message, me: Identity) -> Message | ValidationError:
-    """The answer to a key said again: the first message, if it is the same author's."""
-    if not message.written_by(me.name, me.guest):
+def repeat_of(message: Message, me: Identity, text: str) -> Message | ValidationError:
+    """The answer to a key said again: the first message, if it is the same author's and
+    the same text (or changed since). Other text under a used key (a form whose old key
+    the browser restored on going back) is refused, so it is never dropped unseen."""
+    same_text = message.edited or message.deleted or message.body == text.strip()
+    if not (message.written_by(me.name, me.guest) and same_text):
         return ValidationError({"body": ValidationError(KEY_TAKEN, code="key_taken")})
     repeated = copy.copy(message)
     repeated.repeated = True

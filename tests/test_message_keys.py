@@ -10,6 +10,7 @@ import threading
 import pytest
 from channels.db import database_sync_to_async
 from django.db import IntegrityError
+from django.utils import timezone
 
 from rooms import limits, posting
 from rooms.identity import Identity
@@ -184,6 +185,21 @@ def test_another_persons_key_is_refused(room):
     (refused,) = post_messages([(room, BOB, "bob's", key)])
     assert refused.messages == [KEY_TAKEN]
     assert list(Message.objects.values_list("author", flat=True)) == ["ada"]
+
+
+def test_other_text_under_a_used_key_is_refused_not_dropped(room):
+    key = new_key()
+    posting.post_message(room, ADA, "the first", key)
+    # Say the browser restored a used key into the form (going back to an old page).
+    (refused,) = post_messages([(room, ADA, "something new", key)])
+    assert refused.messages == [KEY_TAKEN]
+    # The same text again is the same message; and after an edit, still a repeat.
+    (again,) = post_messages([(room, ADA, "  the first ", key)])
+    assert again.repeated
+    Message.objects.update(body="edited since", edited=timezone.now())
+    (edited,) = post_messages([(room, ADA, "the first", key)])
+    assert edited.repeated
+    assert Message.objects.count() == 1
 
 
 def test_a_repeat_is_not_counted_against_the_rate_limit(room, settings, monkeypatch):

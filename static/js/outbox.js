@@ -18,6 +18,9 @@
   try { items = JSON.parse(sessionStorage.getItem(stored)) || []; } catch { items = []; }
   // Sent before a reload but never answered: it goes again once the socket opens.
   for (const item of items) if (item.state === "sending") wait(item);
+  // A key of our own from the start: the one in the form may be a used one the browser
+  // restored on going back.
+  composer.elements.key.value = newKey();
 
   function wait(item) { item.state = "waiting"; item.reason = offline; }
 
