@@ -141,6 +141,10 @@ def test_a_refused_message_stays_in_the_list_with_its_reason(browser, server):
     expect(ada.locator("#composer-error")).to_be_empty()
     kept.get_by_role("button", name="Discard").click()
     expect(unsent(ada)).to_be_hidden()
+    # Blank text has nothing to keep: refused with the reason, and not listed.
+    say(ada, "   ")
+    expect(ada.locator("#composer-error")).to_have_text("Write something before sending.")
+    expect(unsent(ada)).to_be_hidden()
     ada.reload()
     expect(ada.locator(".room")).to_have_attribute("data-connection", "open")
     expect(unsent(ada)).to_be_hidden()

@@ -78,7 +78,8 @@
     const item = items.find((each) => each.key === answer?.dataset.key);
     if (!item) return;
     const reason = answer.textContent.trim();
-    if (reason) { item.state = "refused"; item.reason = reason; }
+    // Refused blank text has nothing to keep: the reason under the box says it all.
+    if (reason && item.text.trim()) { item.state = "refused"; item.reason = reason; }
     else items.splice(items.indexOf(item), 1);
     save();
   });
