@@ -32,9 +32,14 @@ def render_push(partial: str, **context) -> str:
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
 
 
+def sent_ack(key: str | None = None) -> str:
+    """The sender's acknowledgement (its error line cleared), naming the message's key
+    so the page can cross it off its "Not sent yet" list: the same bytes for a repeat."""
+    return render_push("sent", key=key) if key else _keyless_ack()
+
+
 @cache
-def sent_ack() -> str:
-    """The sender's acknowledgement (its error line cleared): the same bytes every time."""
+def _keyless_ack() -> str:
     return render_push("sent")
 
 

@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from . import about, editing, fanout, identity, limits, lobby, presence, recovery, typists
 from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
 from .delivery import RoomFeed
-from .models import Message, Room
+from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Message, Room
 from .outbox import outbox
 
 log = logging.getLogger(__name__)
@@ -54,6 +54,16 @@ def frame_text(frame: dict[str, Any]) -> str:
     if not isinstance(frame.get("message"), str):
         raise FrameError(UNREADABLE)
     return frame["message"]
+
+
+def frame_key(frame: dict[str, Any]) -> str | None:
+    """The key the page made for a message when it was written; none from older clients."""
+    value = frame.get("key")
+    if value is None or value == "":
+        return None
+    if isinstance(value, str) and MESSAGE_KEY.fullmatch(value):
+        return value
+    raise FrameError(BAD_MESSAGE_KEY)
 
 
 def frame_cursor(frame: dict[str, Any]) -> int:
@@ -178,21 +188,34 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 # delete() method hides a field of that name.
                 await self.delete(frame_message_id(frame, "remove"))
             else:
-                await self.post(frame_text(frame))
+                text = frame_text(frame)
+                try:
+                    key = frame_key(frame)
+                except FrameError as error:
+                    # The refused text goes back into the box: nothing typed is lost.
+                    await self.send(render_push("error", error=str(error), text=text))
+                    return
+                await self.post(text, key)
         except FrameError as error:
             await self.send(render_push("error", error=str(error)))
 
-    async def post(self, text: str) -> None:
+    async def post(self, text: str, key: str | None) -> None:
         try:
-            message = await outbox().post(self.room, self.me, text)
+            message = await outbox().post(self.room, self.me, text, key)
         except ValidationError as error:
-            # The refused text goes back into the box: nothing typed is lost.
+            # Nothing typed is lost: a page that sent a key keeps the text in its
+            # "Not sent yet" list and matches this refusal by the key; for an older
+            # client the refused text goes back into the box.
             reasons = " ".join(error.message_dict.get("body", error.messages))
-            await self.send(render_push("error", error=reasons, text=text))
+            await self.send(
+                render_push("error", error=reasons, key=key, text=None if key else text)
+            )
             return
-        await publish(message)
-        await self.send(sent_ack())
-        lobby.touch(self.room.pk)
+        if not message.repeated:  # a repeat was announced the first time
+            await publish(message)
+            lobby.touch(self.room.pk)
+        # A repeated key gets the very acknowledgement the first one got.
+        await self.send(sent_ack(key))
 
     async def change_about(self, field: str, value: Any) -> None:
         if not isinstance(value, str):

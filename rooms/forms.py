@@ -6,7 +6,9 @@ from django.utils.text import slugify
 from .identity import is_member_name
 from .models import (
     AUTHOR_MAX_LENGTH,
+    BAD_MESSAGE_KEY,
     DESCRIPTION_MAX_LENGTH,
+    MESSAGE_KEY,
     MESSAGE_MAX_LENGTH,
     ROOM_NAME_MAX_LENGTH,
     TOPIC_MAX_LENGTH,
@@ -64,6 +66,20 @@ class MessageForm(forms.Form):
         max_length=MESSAGE_MAX_LENGTH,
         error_messages={"required": "Write something before sending."},
     )
+    # Made when the form was drawn (a fresh one per page): a second post with the same
+    # key (a double click, a resend) is the same message. Older clients send none.
+    key = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def clean(self):
+        cleaned = super().clean()
+        key = cleaned.get("key") or None
+        if "key" in self.errors or (key is not None and not MESSAGE_KEY.fullmatch(key)):
+            # Told beside the box: the key is the message's own, and hidden.
+            self.errors.pop("key", None)
+            self.add_error("message", BAD_MESSAGE_KEY)
+        else:
+            cleaned["key"] = key
+        return cleaned
 
 
 class AboutForm(forms.Form):

@@ -8,6 +8,7 @@ revision it saw can be sent exactly what changed since.
 """
 
 import hashlib
+import re
 import unicodedata
 from collections.abc import Callable
 
@@ -28,6 +29,16 @@ DESCRIPTION_MAX_LENGTH = 200
 TOPIC_MAX_LENGTH = 120
 AUTHOR_KEY_MAX_LENGTH = 40
 HISTORY_LENGTH = 50
+# A message's key, made when it was written (a hidden field of the composer): a short token.
+# A repeat of a key in the same room is the same message, never a second one.
+MESSAGE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
+MESSAGE_KEY_MAX_LENGTH = 64
+BAD_MESSAGE_KEY = "This message's key is not valid; reload the page and send it again."
+
+
+def validate_message_key(value: str) -> None:
+    if not MESSAGE_KEY.fullmatch(value):
+        raise ValidationError(BAD_MESSAGE_KEY, code="bad_key")
 
 
 def validate_printable(value: str) -> None:
@@ -85,21 +96,34 @@ class Room(models.Model):
         """
         return list(self.messages.filter(revision__gt=revision).order_by("revision")[:limit])
 
-    def post(self, author: str, text: str, *, guest: bool = True, key: str = "") -> "Message":
+    def post(
+        self, author: str, text: str, *, guest: bool = True, author_key: str = ""
+    ) -> "Message":
         """Validate and store a message; raises ValidationError for bad text.
 
-        `key` is the author's identity key (rooms/identity.py): only its holder may edit.
+        `author_key` is the author's identity key (rooms/identity.py): only its holder may edit.
         """
-        message = self.new_message(author, text, guest=guest, key=key)
+        message = self.new_message(author, text, guest=guest, author_key=author_key)
         store_messages([message])
         self.last_seq, self.last_revision = message.seq, message.revision
         return message
 
     def new_message(
-        self, author: str, text: str, *, guest: bool = True, key: str = ""
+        self,
+        author: str,
+        text: str,
+        *,
+        guest: bool = True,
+        author_key: str = "",
+        key: str | None = None,
     ) -> "Message":
-        """A message for this room, validated but not stored (see store_messages)."""
-        message = Message(room=self, author=author, guest=guest, author_key=key, body=text.strip())
+        """A message for this room, validated but not stored (see store_messages).
+
+        `author_key` is who wrote it (rooms/identity.py), `key` the message's own key.
+        """
+        message = Message(
+            room=self, author=author, guest=guest, author_key=author_key, body=text.strip(), key=key
+        )
         message.clean_fields(exclude={"room", "seq", "revision"})
         return message
 
@@ -129,6 +153,7 @@ def store_messages(messages: list["Message"]) -> None:
     Each room's row stays locked until commit, so numbers are handed out in commit
     order: once a reader sees message n, messages 1..n-1 are in the record too.
     Rooms are locked in id order, so two batches never wait for each other in a circle.
+    A key its room already holds raises IntegrityError, and then nothing is stored.
     """
     by_room: dict[int, list[Message]] = {}
     for message in messages:
@@ -167,6 +192,21 @@ class Message(models.Model):
     edited = models.DateTimeField(null=True, blank=True, editable=False)
     # Deleting keeps the row (its place and revision matter to catch-up) but not the text.
     deleted = models.DateTimeField(null=True, blank=True, editable=False)
+    # Made by the page when the message was written; a repeat (a retry after a lost
+    # acknowledgement, a double click) is answered with this message, not stored again.
+    # Messages from before keys, and from clients that send none, have none: NULL, not "",
+    # so they never clash in the unique constraint.
+    key = models.CharField(  # noqa: DJ001
+        max_length=MESSAGE_KEY_MAX_LENGTH,
+        null=True,
+        blank=True,
+        editable=False,
+        validators=[validate_message_key],
+    )
+
+    # Not a field: True on the copy handed back for a repeated key (stored and announced
+    # before), so the caller answers without announcing it again.
+    repeated = False
 
     class Meta:
         ordering = ["room", "seq"]
@@ -177,6 +217,8 @@ class Message(models.Model):
             models.UniqueConstraint(
                 fields=["room", "revision"], name="message_room_revision_unique"
             ),
+            # One message per key in a room; keyless messages (NULL) never clash.
+            models.UniqueConstraint(fields=["room", "key"], name="message_room_key_unique"),
         ]
 
     def __str__(self) -> str:

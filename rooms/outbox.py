@@ -18,13 +18,14 @@ from .posting import post_messages
 
 class Outbox:
     def __init__(self) -> None:
-        self.queued: list[tuple[Room, Identity, str, asyncio.Future]] = []
+        self.queued: list[tuple[Room, Identity, str, str | None, asyncio.Future]] = []
         self.storing = False
 
-    async def post(self, room: Room, me: Identity, text: str) -> Message:
-        """Store a message; raises ValidationError as posting.post_message does."""
+    async def post(self, room: Room, me: Identity, text: str, key: str | None = None) -> Message:
+        """Store a message; raises ValidationError as posting.post_message does, and
+        answers a key already stored with that message (marked `repeated`)."""
         future = asyncio.get_running_loop().create_future()
-        self.queued.append((room, me, text, future))
+        self.queued.append((room, me, text, key, future))
         if not self.storing:
             self.storing = True
             asyncio.get_running_loop().create_task(self.store())
@@ -36,7 +37,7 @@ class Outbox:
                 batch, self.queued = self.queued, []
                 try:
                     results = await database_sync_to_async(post_messages)(
-                        [(room, me, text) for room, me, text, _ in batch]
+                        [(room, me, text, key) for room, me, text, key, _ in batch]
                     )
                 except Exception as error:
                     results = [error] * len(batch)

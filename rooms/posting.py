@@ -1,38 +1,118 @@
 """Saying something in a room: the one path every message takes, socket or form."""
 
+import copy
+import secrets
+
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 
 from . import limits
 from .identity import Identity
 from .models import Message, Room, store_messages
 
 RATE_LIMITED = "rate"
+KEY_TAKEN = "This message's key was already used for another message; please send it again."
+
+# One post: where, who, what, and the key the page made when it was written (or None).
+Post = tuple[Room, Identity, str, str | None]
 
 
-def post_message(room: Room, me: Identity, text: str) -> Message:
+def new_key() -> str:
+    """A fresh message key for a form drawn by the server (the page without JavaScript)."""
+    return secrets.token_urlsafe(16)
+
+
+def post_message(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
     """Count the message against its author's rate limit, then validate and store it.
 
     Raises ValidationError on `body`; a rate-limit refusal has the code RATE_LIMITED.
+    A key already stored in the room answers with that message (marked `repeated`).
     """
-    result = post_messages([(room, me, text)])[0]
+    result = post_messages([(room, me, text, key)])[0]
     if isinstance(result, ValidationError):
         raise result
     return result
 
 
-def post_messages(posts: list[tuple[Room, Identity, str]]) -> list[Message | ValidationError]:
+def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     """Several people's messages at once: each is counted and validated on its own,
-    and all that pass are stored in one transaction (one commit for the lot)."""
-    results: list[Message | ValidationError] = []
-    for room, me, text in posts:
+    and all that pass are stored in one transaction (one commit for the lot).
+
+    A post whose key is already stored, or came earlier in the same batch, is answered
+    with the first message and neither counted nor stored again.
+    """
+    stored = stored_with_keys({(room.pk, key) for room, _, _, key in posts if key})
+    results: list[Message | ValidationError | None] = []
+    first: dict[tuple[int, str], Message] = {}
+    fresh: list[Message] = []
+    for room, me, text, key in posts:
         try:
-            if refusal := limits.check("message", person=me.key, address=me.address):
-                raise ValidationError({"body": ValidationError(refusal, code=RATE_LIMITED)})
-            results.append(room.new_message(me.name, text, guest=me.guest, key=me.key))
+            if key and (room.pk, key) in stored:
+                results.append(repeat_of(stored[room.pk, key], me, text))
+            elif key and (room.pk, key) in first:
+                results.append(None)  # the batch's first post with this key answers it, below
+            else:
+                if refusal := limits.check("message", person=me.key, address=me.address):
+                    raise ValidationError({"body": ValidationError(refusal, code=RATE_LIMITED)})
+                message = room.new_message(
+                    me.name, text, guest=me.guest, author_key=me.key, key=key
+                )
+                if key:
+                    first[room.pk, key] = message
+                fresh.append(message)
+                results.append(message)
         except ValidationError as error:
             results.append(error)
-    store_messages([result for result in results if isinstance(result, Message)])
+    raced = store_new(fresh)
+    for n, ((room, me, text, key), result) in enumerate(zip(posts, results, strict=True)):
+        ident = (room.pk, key)
+        if ident in raced and (result is None or result is first.get(ident)):
+            results[n] = repeat_of(raced[ident], me, text)
+        elif result is None:
+            results[n] = repeat_of(first[ident], me, text)
     return results
+
+
+def store_new(messages: list[Message]) -> dict[tuple[int, str], Message]:
+    """Store the batch; returns the messages another process stored meanwhile under a
+    key of it (looked up before, not there yet), which are repeats and not stored again.
+
+    That race is rare, so it costs nothing until it happens: the unique (room, key)
+    constraint refuses the batch as a whole, nothing is stored, and it goes again
+    without those.
+    """
+    raced: dict[tuple[int, str], Message] = {}
+    while True:
+        try:
+            store_messages(messages)
+            return raced
+        except IntegrityError:
+            found = stored_with_keys({(m.room_id, m.key) for m in messages if m.key})
+            if not found:
+                raise
+            raced |= found
+            messages = [m for m in messages if (m.room_id, m.key) not in found]
+
+
+def stored_with_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Message]:
+    if not keys:
+        return {}
+    rooms = {room_id for room_id, _ in keys}
+    # Unordered: the (room, key) unique index answers it, with no join for the default order.
+    found = Message.objects.filter(room_id__in=rooms, key__in={key for _, key in keys}).order_by()
+    return {(m.room_id, m.key): m for m in found if (m.room_id, m.key) in keys}
+
+
+def repeat_of(message: Message, me: Identity, text: str) -> Message | ValidationError:
+    """The answer to a key said again: the first message, if it is the same author's and
+    the same text (or changed since). Other text under a used key (a form whose old key
+    the browser restored on going back) is refused, so it is never dropped unseen."""
+    same_text = message.edited or message.deleted or message.body == text.strip()
+    if not (message.written_by(me.key) and same_text):
+        return ValidationError({"body": ValidationError(KEY_TAKEN, code="key_taken")})
+    repeated = copy.copy(message)
+    repeated.repeated = True
+    return repeated
 
 
 def is_rate_limited(error: ValidationError) -> bool:

@@ -17,7 +17,7 @@ from . import editing, history, identity, limits, lobby, presence
 from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .models import Message, Room
-from .posting import RATE_LIMITED, is_rate_limited, post_message
+from .posting import RATE_LIMITED, is_rate_limited, new_key, post_message
 
 
 def see_other(url: str) -> HttpResponse:
@@ -105,13 +105,14 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         # The plain-form path for pages without JavaScript (or without a socket).
         try:
-            message = post_message(room, me, form.cleaned_data["message"])
+            message = post_message(room, me, form.cleaned_data["message"], form.cleaned_data["key"])
         except ValidationError as error:
             form.add_error("message", error.message_dict.get("body", error.messages))
             status = 429 if is_rate_limited(error) else 400
         else:
-            publish_sync(message)
-            lobby.touch_now(room.pk)
+            if not message.repeated:  # a repeat (a double click) was announced the first time
+                publish_sync(message)
+                lobby.touch_now(room.pk)
             return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         status = 400
@@ -152,6 +153,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         "form": form,
         # The viewer is here too, with or without a socket.
         "here": presence.here_now(room.pk, viewer=me),
+        # Drawn fresh on every render: the key of the message this page's form will send.
+        "message_key": new_key(),
         "about_form": about_form or AboutForm(initial=about_values(room)),
     }
     return render(request, "rooms/room.html", context, status=status)

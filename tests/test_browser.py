@@ -144,7 +144,10 @@ def test_a_refused_message_is_explained_and_kept(browser, server):
     ada.evaluate("document.getElementById('message-input').removeAttribute('maxlength')")
     say(ada, "x" * 2001)
     expect(ada.get_by_role("alert")).to_contain_text("at most 2000 characters")
-    expect(ada.get_by_role("textbox", name="Message")).to_have_value("x" * 2001)
+    # Kept under the box with the reason ("Not sent yet"), the box ready for the next one.
+    kept = ada.get_by_role("region", name="Not sent yet").get_by_role("listitem")
+    expect(kept.locator(".unsent__text")).to_have_text(["x" * 2001])
+    expect(ada.get_by_role("textbox", name="Message")).to_have_value("")
     say(ada, "short and fine")
     expect(log(ada)).to_contain_text("short and fine")
     expect(ada.locator("#composer-error")).to_be_empty()
@@ -248,14 +251,19 @@ def test_a_message_already_on_the_page_is_never_shown_twice(browser, server):
     assert ada.locator("#messages > .message").count() == 4
 
 
-def test_with_the_socket_down_the_form_posts_the_plain_way(browser, server):
+def test_with_the_socket_down_a_send_stays_on_the_page(browser, server):
     ada = enter(browser, server, "Fallback", "ada")
     bob = enter(browser, server, "Fallback", "bob")
-    # What the page does when htmx reports the socket closed (as after a drop).
-    ada.evaluate("document.querySelector('.room').dataset.connection = 'closed'")
+    # The socket drops (as when the network does): the page never posts the plain way,
+    # it keeps the message and sends it when the socket is back.
+    ada.evaluate("htmx.find('.room')['htmx-internal-data'].webSocket.socket.close(4000)")
     expect(ada.get_by_role("status").get_by_text("Reconnecting")).to_be_visible()
     say(ada, "sent while the socket was down")
-    expect(ada).to_have_url(re.compile(r"/rooms/fallback/#message-\d+$"))
+    expect(ada.get_by_role("region", name="Not sent yet")).to_contain_text(
+        "sent while the socket was down"
+    )
+    expect(ada).to_have_url(re.compile(r"/rooms/fallback/$"))
+    ada.reload()
     expect(bodies(ada)).to_have_text(["sent while the socket was down"])
     expect(bodies(bob)).to_have_text(["sent while the socket was down"])
 

@@ -115,7 +115,7 @@ def test_an_edit_to_a_message_older_than_the_page_stays_out_of_it(browser, serve
     shell(
         server,
         "from rooms.models import Room; room = Room.objects.for_name('Long Room'); "
-        "[room.post('bob', f'old {n}', key='guest.bob') for n in range(52)]",
+        "[room.post('bob', f'old {n}', author_key='guest.bob') for n in range(52)]",
     )
     ada = enter(browser, server, "Long Room", "ada")
     expect(bodies(ada)).to_have_count(50)

@@ -36,7 +36,7 @@ CURSOR = re.compile(r'id="cursor" name="after" value="(\d+)"')
 
 
 def said(room: Room, author: Identity, text: str) -> Message:
-    return room.post(author.name, text, guest=author.guest, key=author.key)
+    return room.post(author.name, text, guest=author.guest, author_key=author.key)
 
 
 def make_staff(name: str = "mod") -> User:

@@ -35,6 +35,13 @@ frames = st.one_of(
     st.fixed_dictionaries({"message": json_values}).map(json.dumps),
     st.fixed_dictionaries({"after": json_values}).map(json.dumps),
     st.fixed_dictionaries({"message": st.text(max_size=2100)}).map(json.dumps),
+    # Message keys: any JSON value, or a well-formed key (said again within a batch, a repeat).
+    st.fixed_dictionaries(
+        {
+            "message": st.text(max_size=50),
+            "key": json_values | st.sampled_from(["k" * 16, "key_2-" * 4, "Z" * 64]),
+        }
+    ).map(json.dumps),
 )
 
 

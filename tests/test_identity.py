@@ -145,7 +145,7 @@ def test_guest_messages_from_before_keys_are_nobodys_to_edit(room):
 
 
 def test_the_drawing_is_kept_per_author_key_too(room):
-    message = room.post("Ada", "same words", key="guest.one")
+    message = room.post("Ada", "same words", author_key="guest.one")
     first = broadcast.draw_message(message)
     message.author_key = "guest.two"  # the same message as another identity's
     second = broadcast.draw_message(message)
