@@ -178,7 +178,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
                     await limits.acheck("typing", person=self.me.key, address=self.me.address)
                     is None
                 ):
-                    await send_fragment(self.group, typists.cue(self.me.name, self.me.guest, self.me.key))
+                    await send_fragment(
+                        self.group, typists.cue(self.me.name, self.me.guest, self.me.key)
+                    )
             elif field := next((f for f in about.FIELDS if f in frame), None):
                 await self.change_about(field, frame[field])
             elif "edit" in frame:

@@ -10,7 +10,7 @@ import rooms.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rooms", "0003_message_changes"),
+        ("rooms", "0004_identity"),
     ]
 
     operations = [
