@@ -221,3 +221,28 @@ def test_the_lobby_finds_recent_rooms_through_the_activity_index(client):
             cursor.execute("RESET enable_seqscan")
     assert any("room_last_activity" in plan for plan in plans), plans
     assert not any("SCAN rooms_room" in plan and "INDEX" not in plan for plan in plans), plans
+
+
+def test_the_migration_fills_each_rooms_last_activity_from_its_newest_message():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("rooms", "0003_message_changes")], [("rooms", "0005_room_activity")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        apps = executor.loader.project_state(before).apps
+        OldRoom, OldMessage = apps.get_model("rooms", "Room"), apps.get_model("rooms", "Message")
+        busy = OldRoom.objects.create(slug="busy", name="Busy", last_seq=2, last_revision=2)
+        OldRoom.objects.create(slug="empty", name="Empty")
+        for seq in (1, 2):
+            OldMessage.objects.create(room=busy, seq=seq, revision=seq, author="ada", body="hi")
+        yesterday = timezone.now() - timedelta(days=1)
+        OldMessage.objects.filter(seq=2).update(created=yesterday)
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        assert Room.objects.get(slug="busy").last_activity == yesterday
+        assert Room.objects.get(slug="empty").last_activity is None
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
