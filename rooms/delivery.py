@@ -129,20 +129,24 @@ class RoomFeed:
         """Send what changed after revision `after` from the record: every change, or the
         newest page in place of the list when the page is further behind than the bound."""
         async with self.lock:
+            if self.read_newest is not None and self.newest - after > settings.CATCH_UP_BOUND:
+                after, html = await self.read_newest()
+                await self.send(html)
+                self.seen = max(self.seen, after)
             await self._read_from(after)
         self._wait_for_gap()
 
     async def fill(self) -> None:
-        """Read whatever changed after the last revision sent (a gap, or a lost layer)."""
+        """Read whatever changed after the last revision sent (a gap, or a lost layer).
+
+        Not bounded: this is the server's own catching up with pushes that came late or
+        not at all, a frame at a time at the socket's pace; the bound is for what a page
+        asks for."""
         async with self.lock:
             await self._read_from(self.seen)
         self._wait_for_gap()
 
     async def _read_from(self, after: int) -> None:
-        if self.read_newest is not None and self.newest - after > settings.CATCH_UP_BOUND:
-            after, html = await self.read_newest()
-            await self.send(html)
-            self.seen = max(self.seen, after)
         while True:
             # Each frame is sent, at the socket's pace, before the next is read.
             batch = await self.read_after(after, PAGE)
