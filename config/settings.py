@@ -179,6 +179,9 @@ LIVE_PUSHES = True
 LIVE_PUSH_EVERY = 1.0
 # The lobby lists rooms with people in them or a message in the last LOBBY_HOURS hours.
 LOBBY_HOURS = float(os.environ.get("LOBBY_HOURS", "24"))
+# A page more than CATCH_UP_BOUND changes behind gets the room's newest page drawn fresh
+# instead of every change it missed (rooms/delivery.py).
+CATCH_UP_BOUND = int(os.environ.get("CATCH_UP_BOUND", "1000"))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

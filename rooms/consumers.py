@@ -19,7 +19,7 @@ from django.core.exceptions import ValidationError
 
 from . import about, editing, fanout, identity, limits, lobby, presence, recovery, typists
 from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
-from .delivery import RoomFeed
+from .delivery import Asked, RoomFeed, newest_page
 from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Message, Room
 from .outbox import outbox
 
@@ -31,6 +31,7 @@ CLOSE_NOT_JOINED = 4003
 CLOSE_NO_ROOM = 4004
 
 UNREADABLE = "That message could not be read; please try again."
+CATCH_UP_TOO_OFTEN = "Slow down: this page asked to catch up too often. Reload it if it is stuck."
 
 
 class FrameError(ValueError):
@@ -120,7 +121,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=code, reason=reason)
             return
         self.group = group_name(self.room.pk)
-        self.feed = RoomFeed(self.send, self.read_after)
+        self.feed = RoomFeed(self.send, self.read_after, self.read_newest)
         await fanout.hub().join(self.group, self)
         await fanout.hub().join(self.me.key, self)
         # Read after joining the room: a message posted in between is then either
@@ -157,6 +158,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def read_after(self, revision: int, limit: int) -> list[Message]:
         return await database_sync_to_async(self.room.changes_after)(revision, limit)
 
+    async def read_newest(self) -> tuple[int, str]:
+        return await database_sync_to_async(newest_page)(self.room)
+
     async def disconnect(self, code: int) -> None:
         if self.group:
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
@@ -172,7 +176,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             frame = parse_frame(text_data)
             if "after" in frame:
-                await self.feed.catch_up(frame_cursor(frame))
+                if self.feed.ask(frame_cursor(frame)) is Asked.TOO_OFTEN:
+                    raise FrameError(CATCH_UP_TOO_OFTEN)
             elif "typing" in frame:
                 if self.typing.allow() and (
                     await limits.acheck("typing", person=self.me.key, address=self.me.address)

@@ -9,18 +9,52 @@ from the database, so the socket gets every change once and in order.
 A missing number may belong to a message that changed again since: the older
 revision is gone from the record and the read brings the newer one, which is
 all the page needs.
+
+What a catch-up costs is bounded, whoever asks: a page at most
+settings.CATCH_UP_BOUND changes behind gets them, a frame at a time, each
+sent (to the socket's own pace) before the next is read; a page further behind
+gets the room's newest page drawn fresh in place of its list, with older
+history a click or scroll away. One catch-up runs per socket at a time, and a
+socket asks at most CATCH_UPS times per CATCH_UP_WINDOW seconds.
 """
 
 import asyncio
+import logging
+import time
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from enum import Enum
 
-from .broadcast import render_messages
-from .models import Message
+from django.conf import settings
+
+from . import history
+from .broadcast import render_messages, render_push
+from .models import Message, Room
+
+log = logging.getLogger(__name__)
 
 # How long a push may wait for an overtaken one before the gap is read from the record.
 GAP_WAIT = 1.0
 # Changed messages per catch-up frame; a page that missed more gets several frames.
 PAGE = 200
+# A page asks once whenever its socket opens; more than this is not a page.
+CATCH_UPS = 3
+CATCH_UP_WINDOW = 10.0
+
+
+class Asked(Enum):
+    STARTED = "started"
+    RUNNING = "running"  # one is under way and brings the page up to date: not stacked
+    TOO_OFTEN = "too often"
+
+
+def newest_page(room: Room) -> tuple[int, str]:
+    """The room's newest revision and its newest page, drawn to replace a page's list."""
+    # The revision first: the page read after it shows at least every change up to it,
+    # and anything newer that it shows too is replaced in place when its push comes.
+    revision = Room.objects.values_list("last_revision", flat=True).get(pk=room.pk)
+    page = history.latest(room)
+    return revision, render_push("newest", room=room, page=page, cursor=revision)
 
 
 class RoomFeed:
@@ -28,9 +62,16 @@ class RoomFeed:
         self,
         send: Callable[[str], Awaitable[None]],
         read_after: Callable[[int, int], Awaitable[Sequence[Message]]],
+        read_newest: Callable[[], Awaitable[tuple[int, str]]] | None = None,
     ):
         self.send = send
         self.read_after = read_after
+        # The room's newest revision and newest page, for a page too far behind.
+        self.read_newest = read_newest
+        # The newest revision known to exist in the room (from start, pushes and checks).
+        self.newest = 0
+        self.catching_up: asyncio.Task | None = None
+        self.asked: deque[float] = deque(maxlen=CATCH_UPS)
         # Every change up to this revision has been sent (or was on the page already);
         # None until start(): pushes that arrive before then wait in `early`.
         self.seen: int | None = None
@@ -45,12 +86,14 @@ class RoomFeed:
         """Begin with the room's newest revision as read once the socket listened."""
         async with self.lock:
             self.seen = seen
+            self.newest = max(self.newest, seen)
             self.early = {rev: html for rev, html in self.early.items() if rev > seen}
             await self._send_early()
         self._wait_for_gap()
 
     async def push(self, revision: int, html: str) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes."""
+        self.newest = max(self.newest, revision)
         if self.seen is not None and revision <= self.seen:
             return
         self.early[revision] = html
@@ -65,20 +108,47 @@ class RoomFeed:
         if self.early and self.gap_timer is None and self.seen is not None:
             self.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._fill_later)
 
+    def ask(self, after: int) -> Asked:
+        """A page asks for what changed after revision `after`: caught up in the background,
+        so the socket's other frames go on, one catch-up at a time."""
+        if self.catching_up is not None and not self.catching_up.done():
+            return Asked.RUNNING
+        now = time.monotonic()
+        if (
+            settings.RATE_LIMITS
+            and len(self.asked) == CATCH_UPS
+            and now - self.asked[0] < CATCH_UP_WINDOW
+        ):
+            return Asked.TOO_OFTEN
+        self.asked.append(now)
+        self.catching_up = asyncio.get_running_loop().create_task(self.catch_up(after))
+        self.catching_up.add_done_callback(_log_failure)
+        return Asked.STARTED
+
     async def catch_up(self, after: int) -> None:
-        """Send every change after revision `after` from the record, however many there are."""
+        """Send what changed after revision `after` from the record: every change, or the
+        newest page in place of the list when the page is further behind than the bound."""
         async with self.lock:
+            if self.read_newest is not None and self.newest - after > settings.CATCH_UP_BOUND:
+                after, html = await self.read_newest()
+                await self.send(html)
+                self.seen = max(self.seen, after)
             await self._read_from(after)
         self._wait_for_gap()
 
     async def fill(self) -> None:
-        """Read whatever changed after the last revision sent (a gap, or a lost layer)."""
+        """Read whatever changed after the last revision sent (a gap, or a lost layer).
+
+        Not bounded: this is the server's own catching up with pushes that came late or
+        not at all, a frame at a time at the socket's pace; the bound is for what a page
+        asks for."""
         async with self.lock:
             await self._read_from(self.seen)
         self._wait_for_gap()
 
     async def _read_from(self, after: int) -> None:
         while True:
+            # Each frame is sent, at the socket's pace, before the next is read.
             batch = await self.read_after(after, PAGE)
             if not batch:
                 break
@@ -104,6 +174,7 @@ class RoomFeed:
         """The room's newest revision, read now: fill if nothing moved since the last check."""
         if self.seen is None:
             return
+        self.newest = max(self.newest, newest)
         behind = newest > self.seen
         if behind and self.behind_at == self.seen:
             self._start_fill()
@@ -118,3 +189,12 @@ class RoomFeed:
             self.gap_timer.cancel()
         if self.fill_task is not None:
             self.fill_task.cancel()
+        if self.catching_up is not None:
+            self.catching_up.cancel()
+
+
+def _log_failure(task: asyncio.Task) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning(
+            "catch-up failed; the once-a-second check fills the page", exc_info=task.exception()
+        )

@@ -16,7 +16,7 @@ from operator import or_
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from django.conf import settings
-from django.db.models import F, OuterRef, Q, Subquery
+from django.db.models import F, Q
 from django.utils import timezone
 
 from . import presence
@@ -41,11 +41,6 @@ class Card:
         return self.newest.created if self.newest else None
 
 
-def _rooms():
-    newest = Message.objects.filter(room=OuterRef("pk"), seq=OuterRef("last_seq"))
-    return Room.objects.annotate(last_at=Subquery(newest.values("created")[:1]))
-
-
 def _cutoff() -> datetime:
     return timezone.now() - timedelta(hours=settings.LOBBY_HOURS)
 
@@ -59,29 +54,37 @@ def _cards(rooms: list[Room], counts: dict[int, int]) -> list[Card]:
             room=room,
             here=counts.get(room.pk, 0),
             newest=newest.get(room.pk),
-            listed=counts.get(room.pk, 0) > 0 or bool(room.last_at and room.last_at >= cutoff),
+            listed=counts.get(room.pk, 0) > 0
+            or bool(room.last_activity and room.last_activity >= cutoff),
         )
         for room in rooms
     ]
 
 
 def listing() -> list[Card]:
-    """The rooms the lobby page lists: people in them first, then the latest messages."""
+    """The rooms the lobby page lists: people in them first, then the latest activity.
+
+    Two short reads, whatever the number of rooms: the rooms people are in, and the
+    most recently active ones through the index on Room.last_activity.
+    """
     present = presence.active_rooms()
-    rooms = list(
-        _rooms()
-        .filter(Q(pk__in=present) | Q(last_at__gte=_cutoff()))
-        # Rooms with people but no message yet first, on every database.
-        .order_by(F("last_at").desc(nulls_first=True), "slug")[: LISTED * 2]
+    newest_first = F("last_activity").desc(nulls_first=True), "-created"
+    with_people = Room.objects.filter(pk__in=present).order_by(*newest_first)[:LISTED]
+    rooms = {room.pk: room for room in (with_people if present else [])}
+    recent = Room.objects.filter(last_activity__gte=_cutoff()).order_by("-last_activity")
+    for room in recent[:LISTED]:
+        rooms.setdefault(room.pk, room)
+    cards = [c for c in _cards(list(rooms.values()), presence.counts(list(rooms))) if c.listed]
+    cards.sort(
+        key=lambda card: (card.here > 0, card.room.last_activity or card.room.created),
+        reverse=True,
     )
-    cards = [card for card in _cards(rooms, presence.counts(r.pk for r in rooms)) if card.listed]
-    cards.sort(key=lambda card: (card.here > 0, card.last_at or card.room.created), reverse=True)
     return cards[:LISTED]
 
 
 def cards_for(room_ids: set[int]) -> list[Card]:
     """Cards for rooms that changed; a room that went quiet gets an unlisted card."""
-    return _cards(list(_rooms().filter(pk__in=room_ids)), presence.counts(room_ids))
+    return _cards(list(Room.objects.filter(pk__in=room_ids)), presence.counts(room_ids))
 
 
 def draw(cards: list[Card]) -> str:

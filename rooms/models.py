@@ -72,11 +72,15 @@ class Room(models.Model):
     # The room's newest change: posting, editing and deleting each take the next one.
     # Pages and sockets track this number, so catch-up brings edits and deletions too.
     last_revision = models.PositiveBigIntegerField(default=0, editable=False)
+    # When a message was last posted, edited or deleted here, set in the same transaction:
+    # the lobby finds the recently active rooms through its index, not by reading every room.
+    last_activity = models.DateTimeField(null=True, blank=True, editable=False)
 
     objects = RoomManager()
 
     class Meta:
         ordering = ["slug"]
+        indexes = [models.Index(fields=["last_activity"], name="room_last_activity")]
 
     def __str__(self) -> str:
         return self.name
@@ -142,7 +146,10 @@ class Room(models.Model):
             if not change(message):
                 return message, False
             message.revision = self.last_revision = locked.last_revision + 1
-            Room.objects.filter(pk=self.pk).update(last_revision=message.revision)
+            self.last_activity = timezone.now()
+            Room.objects.filter(pk=self.pk).update(
+                last_revision=message.revision, last_activity=self.last_activity
+            )
             message.save(update_fields=["body", "edited", "deleted", "revision"])
         return message, True
 
@@ -158,13 +165,14 @@ def store_messages(messages: list["Message"]) -> None:
     by_room: dict[int, list[Message]] = {}
     for message in messages:
         by_room.setdefault(message.room_id, []).append(message)
+    now = timezone.now()
     with transaction.atomic():
         for room_id in sorted(by_room):
             batch = by_room[room_id]
             rooms = Room.objects.filter(pk=room_id)
             # The UPDATE takes the row lock that orders concurrent posts.
             step = models.F("last_seq") + len(batch), models.F("last_revision") + len(batch)
-            rooms.update(last_seq=step[0], last_revision=step[1])
+            rooms.update(last_seq=step[0], last_revision=step[1], last_activity=now)
             last_seq, last_revision = rooms.values_list("last_seq", "last_revision").get()
             for back, message in enumerate(reversed(batch)):
                 message.seq, message.revision = last_seq - back, last_revision - back

@@ -1,5 +1,6 @@
 """The room socket on the real ASGI stack (in-memory layer, or Redis when REDIS_URL is set)."""
 
+import asyncio
 import json
 import re
 
@@ -215,7 +216,7 @@ async def test_a_page_that_reconnects_gets_exactly_what_it_missed_in_order():
     await ada.disconnect()
 
 
-async def test_catch_up_has_no_cap():
+async def test_a_page_as_far_behind_as_the_bound_gets_every_change():
     room = await make_room()
     await post_quietly(room, 1000)
     ada = await joined_socket()
@@ -226,6 +227,106 @@ async def test_catch_up_has_no_cap():
     assert received == list(range(1, 1001))
     assert await ada.receive_nothing()
     await ada.disconnect()
+
+
+async def post_many(room: Room, count: int) -> None:
+    """Store `count` messages at once, without broadcasting them."""
+    from rooms.models import store_messages
+
+    def post_all():
+        store_messages([room.new_message("bob", f"missed {n}") for n in range(1, count + 1)])
+
+    await database_sync_to_async(post_all)()
+
+
+NEWEST_PAGE = '<div id="messages" hx-swap-oob="innerHTML" data-newest>'
+
+
+async def test_a_page_further_behind_than_the_bound_gets_the_newest_page_drawn_fresh(settings):
+    settings.CATCH_UP_BOUND = 60
+    room = await make_room()
+    await post_many(room, 130)
+    ada = await joined_socket()
+    await ada.send_to(json.dumps({"after": "0"}))
+    push = await ada.receive_from()
+    # One fragment: the list replaced by the newest page, its loader, the room's revision.
+    assert push.startswith(NEWEST_PAGE)
+    assert seqs(push) == list(range(81, 131))
+    assert re.findall(r"missed \d+", push) == [f"missed {n}" for n in range(81, 131)]
+    older = re.search(r'<a id="older" [^>]*>', push).group(0)
+    assert 'href="/rooms/django-girls/?before=81"' in older and 'hx-swap-oob="true"' in older
+    assert '<input type="hidden" id="cursor" name="after" value="130" hx-swap-oob="true">' in push
+    # Live pushes go on from there; nothing else was sent first.
+    bob = await joined_socket(name="bob")
+    await bob.send_to(frame("after the fresh page"))
+    push = await ada.receive_from()
+    assert seqs(push) == [131] and "after the fresh page" in push and 'value="131"' in push
+    assert await ada.receive_nothing()
+    await ada.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_page_a_little_behind_still_gets_exactly_what_it_missed(settings):
+    settings.CATCH_UP_BOUND = 60
+    room = await make_room()
+    await post_many(room, 130)
+    ada = await joined_socket()
+    await ada.send_to(json.dumps({"after": "100"}))
+    push = await ada.receive_from()
+    assert NEWEST_PAGE not in push
+    assert seqs(push) == list(range(101, 131))
+    assert 'value="130"' in push
+    assert await ada.receive_nothing()
+    await ada.disconnect()
+
+
+async def test_a_repeated_catch_up_while_one_runs_is_not_stacked():
+    """A socket's feed, its record read held open: the repeats while it runs are dropped."""
+    from rooms.delivery import Asked, RoomFeed
+
+    room = await make_room()
+    await post_many(room, 300)
+    reading = asyncio.Event()
+    sent: list[str] = []
+
+    async def send(html: str) -> None:
+        sent.append(html)
+
+    async def read_after(revision: int, limit: int):
+        await reading.wait()
+        return await database_sync_to_async(room.changes_after)(revision, limit)
+
+    feed = RoomFeed(send, read_after)
+    await feed.start(300)
+    assert feed.ask(0) is Asked.STARTED
+    assert [feed.ask(0) for _ in range(20)] == [Asked.RUNNING] * 20
+    reading.set()
+    await feed.catching_up
+    assert [seqs(html) for html in sent] == [list(range(1, 201)), list(range(201, 301))]
+    # Once it is done, the next one may run.
+    assert feed.ask(299) is Asked.STARTED
+    await feed.catching_up
+    assert seqs(sent[-1]) == [300]
+    feed.close()
+
+
+async def test_catch_up_frames_are_rate_limited_per_socket(settings):
+    settings.RATE_LIMITS = True
+    room = await make_room()
+    await post_many(room, 5)
+    ada, bob = await joined_socket(), await joined_socket(name="bob")
+    for _ in range(3):
+        await ada.send_to(json.dumps({"after": "4"}))
+        assert seqs(await ada.receive_from()) == [5]
+    await ada.send_to(json.dumps({"after": "4"}))
+    assert "Slow down" in await ada.receive_from()
+    # Only that socket: another one still catches up, and ada's socket still works.
+    await bob.send_to(json.dumps({"after": "4"}))
+    assert seqs(await bob.receive_from()) == [5]
+    await ada.send_to(frame("still here"))
+    assert "still here" in await receive_message(ada)
+    await ada.disconnect()
+    await bob.disconnect()
 
 
 async def test_a_lost_delivery_is_filled_from_the_record_before_the_next_push():

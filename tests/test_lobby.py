@@ -45,14 +45,21 @@ def listed(page: str) -> list[str]:
     return re.findall(r'<li class="room-card" id="room-card-([\w-]+)">', page)
 
 
+def backdate(room: Room, ago: timedelta) -> None:
+    """As if the room's messages were posted `ago`."""
+    when = timezone.now() - ago
+    Message.objects.filter(room=room).update(created=when)
+    Room.objects.filter(pk=room.pk).update(last_activity=when)
+
+
 def test_the_lobby_lists_rooms_with_recent_messages_newest_first(client):
     quiet = Room.objects.for_name("Long Ago")
     quiet.post("ada", "years ago")
-    Message.objects.filter(room=quiet).update(created=timezone.now() - timedelta(days=2))
+    backdate(quiet, timedelta(days=2))
     Room.objects.for_name("Never Used")
     older = Room.objects.for_name("Older")
     older.post("bob", "earlier")
-    Message.objects.filter(room=older).update(created=timezone.now() - timedelta(hours=1))
+    backdate(older, timedelta(hours=1))
     newer = Room.objects.for_name("Newer")
     newer.post("cleo", "<b>bold</b> & " + "long " * 40)
     Room.objects.filter(pk=newer.pk).update(topic="Tea <time>", description="For tea")
@@ -145,3 +152,97 @@ async def test_a_plain_post_pushes_the_card_too(client, live):
     assert (await post("/rooms/plain/", {"message": "no <script> here"})).status_code == 303
     assert "no &lt;script&gt; here" in await card_of(lobby, "plain", "script")
     await lobby.disconnect()
+
+
+def test_posting_editing_and_deleting_each_mark_the_rooms_last_activity(client):
+    from rooms import editing
+    from rooms.identity import Identity
+
+    ada = Identity("ada", guest=True, key="session.ada")
+    rooms = {name: Room.objects.for_name(name) for name in ("Posted", "Edited", "Deleted")}
+    for room in rooms.values():
+        room.post("ada", f"in {room.name}")
+        backdate(room, timedelta(days=2))
+    assert listed(client.get("/").content.decode()) == []
+    posted, edited, deleted = rooms.values()
+    editing.delete_message(deleted, ada, deleted.messages.get().pk)
+    editing.edit_message(edited, ada, edited.messages.get().pk, "changed")
+    posted.post("bob", "new")
+    assert listed(client.get("/").content.decode()) == ["posted", "edited", "deleted"]
+
+
+def lobby_queries(client) -> tuple[list[str], list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/").content.decode()
+    return listed(page), [q["sql"] for q in queries.captured_queries]
+
+
+def test_the_lobby_asks_as_many_questions_for_many_rooms_as_for_few(client):
+    from rooms.lobby import LISTED
+
+    def add_rooms(start: int, count: int) -> None:
+        for n in range(start, start + count):
+            room = Room.objects.for_name(f"Room {n}")
+            room.post("ada", "hello")
+            backdate(room, timedelta(minutes=1000 - n))
+
+    add_rooms(0, 3)
+    few, few_queries = lobby_queries(client)
+    assert few == ["room-2", "room-1", "room-0"]
+    add_rooms(3, LISTED + 20)
+    many, many_queries = lobby_queries(client)
+    # The LISTED most recently active rooms, newest first.
+    assert many == [f"room-{n}" for n in range(LISTED + 22, 22, -1)]
+    assert len(many_queries) == len(few_queries)
+
+
+def test_the_lobby_finds_recent_rooms_through_the_activity_index(client):
+    """The plan of every query the lobby makes: rooms are read through the index on
+    their last activity (or by primary key), never by reading every room."""
+    from django.db import connection
+
+    Room.objects.for_name("Busy").post("ada", "hello")
+    _, queries = lobby_queries(client)
+    rooms = [sql for sql in queries if 'FROM "rooms_room"' in sql]
+    assert rooms
+    plans = []
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # A table this small is cheaper to scan; ask which index the planner would use.
+            cursor.execute("SET enable_seqscan = off")
+        for sql in rooms:
+            explain = "EXPLAIN QUERY PLAN " if connection.vendor == "sqlite" else "EXPLAIN "
+            cursor.execute(explain + sql)
+            plans.append(" ".join(str(column) for row in cursor.fetchall() for column in row))
+        if connection.vendor == "postgresql":
+            cursor.execute("RESET enable_seqscan")
+    assert any("room_last_activity" in plan for plan in plans), plans
+    assert not any("SCAN rooms_room" in plan and "INDEX" not in plan for plan in plans), plans
+
+
+def test_the_migration_fills_each_rooms_last_activity_from_its_newest_message():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("rooms", "0003_message_changes")], [("rooms", "0005_room_activity")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    try:
+        apps = executor.loader.project_state(before).apps
+        OldRoom, OldMessage = apps.get_model("rooms", "Room"), apps.get_model("rooms", "Message")
+        busy = OldRoom.objects.create(slug="busy", name="Busy", last_seq=2, last_revision=2)
+        OldRoom.objects.create(slug="empty", name="Empty")
+        for seq in (1, 2):
+            OldMessage.objects.create(room=busy, seq=seq, revision=seq, author="ada", body="hi")
+        yesterday = timezone.now() - timedelta(days=1)
+        OldMessage.objects.filter(seq=2).update(created=yesterday)
+        executor = MigrationExecutor(connection)
+        executor.migrate(after)
+        assert Room.objects.get(slug="busy").last_activity == yesterday
+        assert Room.objects.get(slug="empty").last_activity is None
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

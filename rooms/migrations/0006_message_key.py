@@ -10,7 +10,7 @@ import rooms.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("rooms", "0004_identity"),
+        ("rooms", "0005_room_activity"),
     ]
 
     operations = [

@@ -18,7 +18,8 @@ if (room) {
   // lands once (a newer copy replaces the old), in the room's order (data-seq).
   document.addEventListener("htmx:oobBeforeSwap", (event) => {
     const list = event.detail.target;
-    if (list.id !== "messages") return;
+    // The newest page drawn fresh (the page was too far behind) replaces the list whole.
+    if (list.id !== "messages" || event.detail.fragment.hasAttribute?.("data-newest")) return;
     event.detail.shouldSwap = false;
     for (const message of [...event.detail.fragment.children]) {
       const shown = document.getElementById(message.id);
