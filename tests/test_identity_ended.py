@@ -11,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.conf import settings
 
 from rooms.consumers import CLOSE_IDENTITY_ENDED
+from rooms.identity import GUEST_KEY
 from rooms.models import Message, Room, author_tag
 
 from .conftest import make_session
@@ -20,7 +21,9 @@ pytestmark = [
     pytest.mark.usefixtures("fresh_channel_layer"),
 ]
 
-ADA = author_tag("ada", True)
+# The guest key of the ada the pages were drawn for.
+ADA_KEY = "ada-page-key"
+ADA = author_tag(f"guest.{ADA_KEY}")
 
 
 async def socket_drawn_for(tag: str, session_name: str | None) -> WebsocketCommunicator:
@@ -29,7 +32,8 @@ async def socket_drawn_for(tag: str, session_name: str | None) -> WebsocketCommu
     from config.asgi import application
 
     await database_sync_to_async(Room.objects.for_name)("Django Girls")
-    key = await database_sync_to_async(make_session)(session_name)
+    guest_key = ADA_KEY if session_name == "ada" else None
+    key = await database_sync_to_async(make_session)(session_name, guest_key)
     headers = [
         (b"host", b"127.0.0.1:8000"),
         (b"origin", b"http://127.0.0.1:8000"),
@@ -100,7 +104,7 @@ def test_a_plain_post_after_leaving_is_refused_and_the_text_shown(client, db):
 
 
 def test_a_plain_post_from_a_page_of_the_sessions_name_is_posted(renamed):
-    bob = author_tag("bob", True)
+    bob = author_tag(f"guest.{renamed.session[GUEST_KEY]}")
     response = renamed.post("/rooms/django-girls/", {"message": "as bob", "identity": bob})
     assert response.status_code == 303
     assert list(Message.objects.values_list("author", "body")) == [("bob", "as bob")]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from rooms.identity import GUEST_KEY
 from rooms.models import Message, Room, author_tag
 
 pytestmark = pytest.mark.django_db
@@ -98,7 +99,8 @@ def test_room_page_wires_the_websocket(joined):
     page = joined.get("/rooms/django-girls/").content.decode()
     assert 'hx-ext="ws"' in page
     # The socket says who the page was drawn for (see test_identity_ended.py).
-    assert f'ws-connect="/ws/rooms/django-girls/?identity={author_tag("ada", True)}"' in page
+    tag = author_tag(f"guest.{joined.session[GUEST_KEY]}")
+    assert f'ws-connect="/ws/rooms/django-girls/?identity={tag}"' in page
     assert "ws-send" in page
     assert 'id="messages" class="messages" role="log" aria-live="polite"' in page
     assert 'name="message"' in page

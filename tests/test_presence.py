@@ -165,7 +165,7 @@ def test_the_room_page_lists_its_viewer_before_any_socket(joined_client):
     client, room = joined_client
     page = client.get(room.get_absolute_url()).content.decode()
     assert "Here now: 1" in page
-    tag = author_tag("ada", True)
+    tag = author_tag(f"guest.{client.session[GUEST_KEY]}")
     assert f'data-author="{tag}"><span class="person__name">ada</span>' in page
 
 
