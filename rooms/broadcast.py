@@ -107,10 +107,11 @@ async def send_fragment(group: str, html: str) -> None:
         log.warning("fragment for %s was not sent", group)
 
 
-def end_identity(key: str, now=None) -> None:
-    """Close every socket opened under an identity (logged out, or renamed), telling
-    their pages first who this browser is now (`now`, an Identity; None: nobody).
+def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
+    """Close every socket opened under an identity (logged out, renamed, or the account
+    changed: a new password, deactivated), telling their pages first why, and who this
+    browser is now (`now`, an Identity; None: nobody).
     Drawn once: every page of that identity gets the same bytes."""
-    html = render_push("identity_ended", now=now, ended=True)
+    html = render_push("identity_ended", now=now, ended=True, account=account_changed)
     event = {"type": IDENTITY_ENDED_EVENT, "group": key, "html": html}
     async_to_sync(get_channel_layer().group_send)(key, event)

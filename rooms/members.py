@@ -41,7 +41,7 @@ def account_saved(sender, instance, created: bool, update_fields=None, **kwargs)
     if getattr(instance, "_parley_ends_sockets", False):
         key = member_key(instance.pk)
         # After commit: a socket that reconnects at once must find the change stored.
-        transaction.on_commit(lambda: end_identity(key))
+        transaction.on_commit(lambda: end_identity(key, account_changed=True))
 
 
 def hold_name(user) -> bool:

@@ -367,6 +367,9 @@ async def member_socket(name: str = "grace", password: str = "old passphrase"):
 
 
 async def assert_closed_as_ended(socket: WebsocketCommunicator) -> None:
+    # The page is told why first (rooms/_identity_ended.html), then the socket closes.
+    told = await socket.receive_output(timeout=5)
+    assert told["type"] == "websocket.send" and "Your account changed" in told["text"]
     closing = await socket.receive_output(timeout=5)
     assert closing["type"] == "websocket.close" and closing["code"] == 4001
 
