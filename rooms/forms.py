@@ -1,6 +1,5 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
-from django.utils.text import slugify
 
 from .identity import is_member_name
 from .models import (
@@ -9,6 +8,7 @@ from .models import (
     MESSAGE_MAX_LENGTH,
     ROOM_NAME_MAX_LENGTH,
     TOPIC_MAX_LENGTH,
+    room_slug,
     validate_printable,
 )
 
@@ -37,10 +37,7 @@ class JoinForm(forms.Form):
 
     def clean_room_name(self) -> str:
         name = " ".join(self.cleaned_data["room_name"].split())
-        if not slugify(name):
-            raise forms.ValidationError(
-                "Use at least one letter or digit in the room name.", code="no_slug"
-            )
+        room_slug(name)  # the address it leads to must exist and fit
         return name
 
     def clean_username(self) -> str:
