@@ -155,3 +155,19 @@ def test_changing_name_cycles_the_session(client):
     first = client.session.session_key
     client.post("/", {"room_name": "a", "username": "bob"})
     assert client.session.session_key != first
+
+
+def test_every_page_answers_head_as_it_answers_get(joined):
+    """Link checkers and monitors ask with HEAD; a 405 looks like a broken page."""
+    joined.post("/rooms/django-girls/", {"message": "hello"})
+    message = Message.objects.get()
+    for url in (
+        "/",
+        "/rooms/django-girls/",
+        f"/rooms/django-girls/messages/{message.pk}/edit/",
+        f"/rooms/django-girls/messages/{message.pk}/delete/",
+        "/accounts/signup/",
+    ):
+        get, head = joined.get(url), joined.head(url)
+        assert (url, head.status_code, head.content) == (url, get.status_code, b"")
+        assert get.status_code == 200
