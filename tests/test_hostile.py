@@ -151,7 +151,7 @@ async def test_payloads_are_escaped_live_and_in_history(client, payload):
     await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "bob"})
     page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
     for html in (push, page):
-        body = html.split('<p class="message__body">', 1)[1].split("</p>", 1)[0]
+        body = html.split('<p class="message__body" dir="auto">', 1)[1].split("</p>", 1)[0]
         assert "<" not in body and ">" not in body and '"' not in body
         assert payload not in html or "<" not in payload
 
