@@ -86,7 +86,12 @@ def test_more_than_one_worker_needs_redis(server_env):
 
 def log_lines(text: str) -> list[dict]:
     """Every line of a server's output, each of which must be one JSON object."""
-    lines = [json.loads(line) for line in text.splitlines()]
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"not JSON: {line!r}\nin:\n{text}") from None
     assert lines and all(isinstance(line, dict) for line in lines)
     return lines
 
