@@ -7,6 +7,7 @@ typed. Browsers always send UTF-8, so such a body never comes from a person's fo
 
 from urllib.parse import unquote_to_bytes
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -23,11 +24,29 @@ def is_utf8_form(request: HttpRequest) -> bool:
     return True
 
 
+def refuse(request: HttpRequest) -> HttpResponse:
+    return render(request, "broken_form.html", status=400)
+
+
 class Utf8FormMiddleware:
+    # Both kinds, so async views (the health checks) stay on the event loop.
+    async_capable = True
+    sync_capable = True
+
     def __init__(self, get_response):
         self.get_response = get_response
+        if iscoroutinefunction(get_response):
+            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: HttpRequest):
+        if iscoroutinefunction(self):
+            return self.__acall__(request)
         if not is_utf8_form(request):
-            return render(request, "broken_form.html", status=400)
+            return refuse(request)
         return self.get_response(request)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponse:
+        if not is_utf8_form(request):
+            # The page shows who is signed in: the session and user load from the database.
+            return await sync_to_async(refuse)(request)
+        return await self.get_response(request)

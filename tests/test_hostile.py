@@ -3,6 +3,9 @@
 import asyncio
 import json
 import os
+import re
+import urllib.error
+import urllib.request
 
 import pytest
 import websockets
@@ -137,6 +140,15 @@ async def test_a_lone_surrogate_on_the_real_server_is_answered_and_the_socket_st
     while "still open" not in await asyncio.wait_for(ada.recv(), 5):
         pass
     await ada.close()
+    # The plain form: bytes that are not UTF-8 get a clear 400, not a 500.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+    page = opener.open(server.url + "/rooms/surrogates/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = f"csrfmiddlewaretoken={token}&message=a%ED%A0%80b".encode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(urllib.request.Request(server.url + "/rooms/surrogates/", data=body))
+    assert refused.value.code == 400
+    assert "could not be read (not UTF-8)" in refused.value.read().decode()
     assert "Traceback" not in server.read_log()
 
 
