@@ -7,6 +7,7 @@ socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
 
 import json
 import logging
+import re
 import uuid
 from dataclasses import replace
 from functools import cached_property
@@ -32,6 +33,9 @@ CLOSE_NO_ROOM = 4004
 
 UNREADABLE = "That message could not be read; please try again."
 CATCH_UP_TOO_OFTEN = "Slow down: this page asked to catch up too often. Reload it if it is stuck."
+BROKEN_CHARACTER = "That message has a broken character in it; please type it again."
+# Half of a UTF-16 pair, as JSON's "\\ud800" escape gives: no UTF-8 can carry it.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class FrameError(ValueError):
@@ -44,11 +48,33 @@ def parse_frame(text: str | None) -> dict[str, Any]:
         raise FrameError("Send text, not binary data.")
     try:
         frame = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
+        # RecursionError: nested deeper than the parser goes ("[" * 30000); no page sends that.
         raise FrameError(UNREADABLE) from None
     if not isinstance(frame, dict):
         raise FrameError(UNREADABLE)
+    if has_lone_surrogate(frame):
+        # Refused before anything is stored or echoed: the reply could not be sent.
+        raise FrameError(BROKEN_CHARACTER)
     return frame
+
+
+def has_lone_surrogate(frame: Any) -> bool:
+    """Whether any string in a parsed frame, key or value at any depth, holds a lone
+    surrogate. A loop, not recursion: the frame may be nested almost as deep as the
+    parser allows."""
+    pending = [frame]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if LONE_SURROGATE.search(value):
+                return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list):
+            pending.extend(value)
+    return False
 
 
 def frame_text(frame: dict[str, Any]) -> str:

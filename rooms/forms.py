@@ -1,7 +1,6 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.db import IntegrityError, transaction
-from django.utils.text import slugify
 
 from .identity import is_member_name
 from .models import (
@@ -13,6 +12,7 @@ from .models import (
     ROOM_NAME_MAX_LENGTH,
     TOPIC_MAX_LENGTH,
     MemberName,
+    room_slug,
     validate_printable,
 )
 from .names import NameCharacters
@@ -42,10 +42,7 @@ class JoinForm(forms.Form):
 
     def clean_room_name(self) -> str:
         name = " ".join(self.cleaned_data["room_name"].split())
-        if not slugify(name):
-            raise forms.ValidationError(
-                "Use at least one letter or digit in the room name.", code="no_slug"
-            )
+        room_slug(name)  # the address it leads to must exist and fit
         return name
 
     def clean_username(self) -> str:

@@ -17,7 +17,11 @@ request_id: ContextVar[str] = ContextVar("request_id", default="")
 
 SANE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 # Attributes every LogRecord has; anything else came in through `extra=`.
-RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message"}
+# Uvicorn's records also carry their text with terminal colours: not for a log file.
+RECORD_FIELDS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "color_message",
+}
 
 access = logging.getLogger("parley.http")
 
@@ -36,6 +40,13 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             line["exc"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
+
+
+def server_formatter() -> JsonFormatter:
+    """The formatter of the server's own log config (config/server_logging.json), loaded
+    before the app: warnings printed while the server starts become log lines too."""
+    logging.captureWarnings(True)
+    return JsonFormatter()
 
 
 class RequestIdMiddleware:

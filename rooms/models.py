@@ -47,11 +47,28 @@ def validate_printable(value: str) -> None:
         raise ValidationError("Remove control characters from the text.", code="control")
 
 
+def room_slug(name: str) -> str:
+    """The address a room name leads to; raises ValidationError when there is none
+    or it is too long. Checked on the slug itself: normalising can make it longer
+    than the name ("\ufb03", one ligature, becomes "ffi")."""
+    slug = slugify(name)
+    if not slug:
+        raise ValidationError("Use at least one letter or digit in the room name.", code="no_slug")
+    if len(slug) > ROOM_NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"That name makes a room address of {len(slug)} characters; "
+            f"use a shorter name (at most {ROOM_NAME_MAX_LENGTH}).",
+            code="slug_too_long",
+        )
+    return slug
+
+
 class RoomManager(models.Manager["Room"]):
     def for_name(self, name: str) -> "Room":
-        """The room a name leads to, created on first use."""
+        """The room a name leads to, created on first use; raises ValidationError for
+        a name that leads to no address (see room_slug)."""
         name = " ".join(name.split())
-        room, _ = self.get_or_create(slug=slugify(name), defaults={"name": name})
+        room, _ = self.get_or_create(slug=room_slug(name), defaults={"name": name})
         return room
 
 

@@ -32,7 +32,7 @@ def too_many(request: HttpRequest, template: str, form, refusal: str) -> HttpRes
     return render(request, template, {"form": form}, status=429)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def join(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = JoinForm(request.POST, member=request.user)
@@ -86,7 +86,7 @@ def enter(request: HttpRequest, form: JoinForm) -> Room:
     return Room.objects.for_name(form.cleaned_data["room_name"])
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def room(request: HttpRequest, slug: str) -> HttpResponse:
     room = get_object_or_404(Room, slug=slug)
     me = person(request)
@@ -200,7 +200,7 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
     return room_page(request, room, me, MessageForm(), about_form=form, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Edit one's own message: the form (a page, or the fragment htmx opens in place),
     and the plain POST that stores the edit and shows it live to everyone."""
@@ -239,7 +239,7 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return change_page(request, "Edit a message", "rooms/_message_edit.html", context, status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Delete a message (one's own, or anyone's as staff): asks first, then the plain
     POST leaves a tombstone and shows it live to everyone."""
@@ -276,7 +276,7 @@ def refuse(request, message: Message, title: str, reason: str, status: int) -> H
     return render(request, "rooms/message_change.html", context, status=status)
 
 
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
     if request.method == "POST":

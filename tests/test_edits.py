@@ -683,7 +683,7 @@ async def test_under_load_every_socket_ends_with_the_records_state(two_servers):
             push = await socket.recv()
             for match in article.finditer(push):
                 shown[index][match.group(1)] = re.search(
-                    r'<p class="message__body">(.*?)</p>', match.group(0)
+                    r'<p class="message__body" dir="auto">(.*?)</p>', match.group(0)
                 ).group(1)
             cursors[index] += [int(n) for n in CURSOR.findall(push)]
 

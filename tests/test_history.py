@@ -24,7 +24,7 @@ def fill(room: Room, count: int) -> None:
 
 
 def bodies(html: str) -> list[str]:
-    return re.findall(r'<p class="message__body">([^<]*)</p>', html)
+    return re.findall(r'<p class="message__body" dir="auto">([^<]*)</p>', html)
 
 
 # -- history pages -------------------------------------------------------------------

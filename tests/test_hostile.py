@@ -3,6 +3,9 @@
 import asyncio
 import json
 import os
+import re
+import urllib.error
+import urllib.request
 
 import pytest
 import websockets
@@ -21,14 +24,23 @@ from .xss import PAYLOADS
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
+# Text as JSON can carry it: any character, and now and then half of a UTF-16 pair
+# (json.dumps writes it as a "\ud800" escape, which no UTF-8 reply can hold).
+texts = st.text(st.characters() | st.characters(categories=["Cs"]))
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-    lambda children: (
-        st.lists(children, max_size=3) | st.dictionaries(st.text(), children, max_size=3)
-    ),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
     max_leaves=8,
 )
+
+
+def nested(depth: int, kind: str) -> str:
+    """An array or object nested deeper than any parser recurses."""
+    return "[" * depth + "]" * depth if kind == "list" else '{"a":' * depth + "1" + "}" * depth
+
+
 frames = st.one_of(
+    st.builds(nested, st.integers(500, 30000), st.sampled_from(["list", "dict"])),
     st.text(max_size=300),
     st.binary(max_size=300),
     json_values.map(json.dumps),
@@ -63,13 +75,20 @@ async def answers_every_frame(slug: str, name: str, batch: list[str | bytes]) ->
         kind = "bytes" if isinstance(raw, bytes) else "text"
         await socket.send_input({"type": "websocket.receive", kind: raw})
         reply = await socket.receive_output(timeout=5)
-        assert reply["type"] == "websocket.send", reply
+        sendable(reply)
         while not await socket.receive_nothing(timeout=0.01):
-            assert (await socket.receive_output())["type"] == "websocket.send"
+            sendable(await socket.receive_output())
     await socket.send_to(frame("still alive"))
     while "still alive" not in await receive_message(socket):
         pass
     await socket.disconnect()
+
+
+def sendable(reply: dict) -> None:
+    """A reply a real server can put on the wire: a send (a crash closes instead), of text
+    that encodes as UTF-8 (else uvicorn drops the socket, 1006, and daphne closes 1011)."""
+    assert reply["type"] == "websocket.send", reply
+    reply["text"].encode()
 
 
 @fuzzed(400)
@@ -78,6 +97,66 @@ def test_random_frames_always_get_an_answer_and_the_socket_survives(batch):
     """Each example: up to 12 random frames on one socket, then a normal message still works."""
     Room.objects.for_name("Fuzz")
     async_to_sync(answers_every_frame)("fuzz", "ada", batch)
+
+
+BROKEN = "broken character"
+UNREADABLE = "could not be read"
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        ('{"message": "a\\ud800b"}', BROKEN),
+        ('{"\\udfff": "x", "message": "the key is broken"}', BROKEN),
+        ('{"message": "a header is broken", "HEADERS": {"HX-Trigger": ["\\udbff"]}}', BROKEN),
+        ('{"edit": "1", "message": "\\udc00"}', BROKEN),
+        ('{"topic": "\\ud800"}', BROKEN),
+        ("[" * 30000 + "]" * 30000, UNREADABLE),
+        ('{"a":' * 30000 + "1" + "}" * 30000, UNREADABLE),
+    ],
+)
+async def test_lone_surrogates_and_deep_nesting_get_an_error_on_that_socket_alone(raw, error):
+    await make_room()
+    ada, bob = await open_socket("django-girls", "ada"), await open_socket("django-girls", "bob")
+    assert (await ada.connect())[0] and (await bob.connect())[0]
+    await ada.send_to(raw)
+    reply = await ada.receive_output(timeout=5)
+    sendable(reply)
+    assert 'id="composer-error"' in reply["text"] and error in reply["text"]
+    assert await bob.receive_nothing()
+    await ada.send_to(frame("after the broken one"))
+    assert "after the broken one" in await receive_message(ada)
+    assert "after the broken one" in await bob.receive_from()
+    assert await database_sync_to_async(lambda: list(Message.objects.values_list("body")))() == [
+        ("after the broken one",)
+    ]
+    await ada.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_lone_surrogate_on_the_real_server_is_answered_and_the_socket_stays(server):
+    """On the wire the refused text can't be echoed (it has no UTF-8); the socket stays open."""
+    cookies = join(server.url, "Surrogates", "ada")
+    ada = await room_socket(server, "surrogates", cookies)
+    for raw in ('{"message": "a\\ud800b"}', "[" * 30000 + "]" * 30000):
+        await ada.send(raw)
+        while "composer-error" not in (reply := await asyncio.wait_for(ada.recv(), 5)):
+            pass
+        assert "broken character" in reply or "could not be read" in reply
+    await ada.send(json.dumps({"message": "still open"}))
+    while "still open" not in await asyncio.wait_for(ada.recv(), 5):
+        pass
+    await ada.close()
+    # The plain form: bytes that are not UTF-8 get a clear 400, not a 500.
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(cookies))
+    page = opener.open(server.url + "/rooms/surrogates/").read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    body = f"csrfmiddlewaretoken={token}&message=a%ED%A0%80b".encode()
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        opener.open(urllib.request.Request(server.url + "/rooms/surrogates/", data=body))
+    assert refused.value.code == 400
+    assert "could not be read (not UTF-8)" in refused.value.read().decode()
+    assert "Traceback" not in server.read_log()
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
@@ -91,7 +170,7 @@ async def test_payloads_are_escaped_live_and_in_history(client, payload):
     await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "bob"})
     page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
     for html in (push, page):
-        body = html.split('<p class="message__body">', 1)[1].split("</p>", 1)[0]
+        body = html.split('<p class="message__body" dir="auto">', 1)[1].split("</p>", 1)[0]
         assert "<" not in body and ">" not in body and '"' not in body
         assert payload not in html or "<" not in payload
 
@@ -163,3 +242,21 @@ async def test_raw_socket_abuse_is_answered_and_the_room_keeps_working(server):
         pass
     await bystander.close()
     assert "Traceback" not in server.read_log()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/", "room_name=Broken%ED%A0%80&username=ada"),
+        ("/", "room_name=Broken&username=ada%ED%A0%80"),
+        ("/rooms/django-girls/", "message=half%ED%A0%80a+pair"),
+        ("/rooms/django-girls/about/", "topic=%FF"),
+    ],
+)
+def test_form_posts_that_are_not_utf8_get_a_clear_400(joined, path, body):
+    """Browsers send forms as UTF-8; other bytes are refused, never stored as U+FFFD."""
+    response = joined.post(path, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert "could not be read (not UTF-8)" in response.content.decode()
+    assert not Message.objects.exists()
+    assert list(Room.objects.values_list("name", "topic")) == [("Django Girls", "")]

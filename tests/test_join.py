@@ -1,6 +1,7 @@
 """Joining: the form, its errors, the workshop URL, and the room page."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from rooms.identity import GUEST_KEY
 from rooms.models import Message, Room, author_tag
@@ -37,6 +38,9 @@ def test_joining_an_existing_room_reuses_it(client):
         ({"room_name": "lobby", "username": "  "}, "username", "Tell the room who you are."),
         ({"room_name": "!!! ???", "username": "ada"}, "room_name", "at least one letter or digit"),
         ({"room_name": "x" * 61, "username": "ada"}, "room_name", "at most 60 characters"),
+        # One ligature is one character of name but three of address ("ffi").
+        ({"room_name": "\ufb03" * 60, "username": "ada"}, "room_name", "use a shorter name"),
+        ({"room_name": "\ufb03" * 21, "username": "ada"}, "room_name", "address of 63"),
         ({"room_name": "lobby", "username": "y" * 41}, "username", "at most 40 characters"),
         ({"room_name": "lobby", "username": "a\x07b"}, "username", "control characters"),
     ],
@@ -48,6 +52,18 @@ def test_invalid_join_shows_a_message_per_field(client, data, field, text):
     assert list(errors) == [field]
     assert text in errors[field][0]
     assert text.replace("'", "&#x27;") in response.content.decode()
+    assert not Room.objects.exists()
+
+
+def test_a_name_whose_address_just_fits_makes_the_room(client):
+    response = client.post("/", {"room_name": "\ufb03" * 20, "username": "ada"})
+    assert response["Location"] == f"/rooms/{'ffi' * 20}/"
+
+
+@pytest.mark.parametrize("name", ["\ufb03" * 60, "\ufb03" * 21, "!!!"], ids=["60", "21", "none"])
+def test_the_room_manager_never_stores_a_slug_that_does_not_fit(name):
+    with pytest.raises(ValidationError):
+        Room.objects.for_name(name)
     assert not Room.objects.exists()
 
 
@@ -161,3 +177,19 @@ def test_changing_name_cycles_the_session(client):
     first = client.session.session_key
     client.post("/", {"room_name": "a", "username": "bob"})
     assert client.session.session_key != first
+
+
+def test_every_page_answers_head_as_it_answers_get(joined):
+    """Link checkers and monitors ask with HEAD; a 405 looks like a broken page."""
+    joined.post("/rooms/django-girls/", {"message": "hello"})
+    message = Message.objects.get()
+    for url in (
+        "/",
+        "/rooms/django-girls/",
+        f"/rooms/django-girls/messages/{message.pk}/edit/",
+        f"/rooms/django-girls/messages/{message.pk}/delete/",
+        "/accounts/signup/",
+    ):
+        get, head = joined.get(url), joined.head(url)
+        assert (url, head.status_code, head.content) == (url, get.status_code, b"")
+        assert get.status_code == 200

@@ -3,8 +3,12 @@
 import json
 import re
 import signal
+import socket
 import sys
 import urllib.request
+
+import pytest
+import websockets
 
 from .conftest import needs_services
 from .servers import (
@@ -60,7 +64,7 @@ async def test_production_server_is_ready_serves_static_and_chats(server_env):
         server.wait_for_log('"ws.close"', count=2)
     finally:
         logs = server.stop(signal.SIGTERM)  # uvicorn stops its workers
-    lines = [json.loads(line) for line in logs.splitlines() if line.startswith("{")]
+    lines = [json.loads(line) for line in logs.splitlines()]
     events = {line["event"] for line in lines}
     assert {"http.request", "ws.open", "ws.close"} <= events
     assert "served in production" not in logs  # no message bodies in the logs
@@ -78,3 +82,53 @@ def test_more_than_one_worker_needs_redis(server_env):
     result = run_python(env, "manage.py", "serve", "--workers", "2", "--port", str(free_port()))
     assert result.returncode != 0
     assert "needs REDIS_URL" in result.stderr
+
+
+def log_lines(text: str) -> list[dict]:
+    """Every line of a server's output, each of which must be one JSON object."""
+    lines = []
+    for line in text.splitlines():
+        try:
+            lines.append(json.loads(line))
+        except ValueError:
+            raise AssertionError(f"not JSON: {line!r}\nin:\n{text}") from None
+    assert lines and all(isinstance(line, dict) for line in lines)
+    return lines
+
+
+async def test_every_line_the_server_logs_is_json_errors_included(server_env):
+    server = Server(server_env).start()
+    try:
+        assert get(server.url + "/")[0] == 200
+        with socket.create_connection(("127.0.0.1", server.port)) as raw:
+            raw.sendall(b"NOT HTTP\r\n\r\n")
+            assert raw.recv(100).startswith(b"HTTP/1.1 400")
+        # A socket to a path with no route: the router raises, uvicorn logs the traceback.
+        with pytest.raises(websockets.InvalidStatus):
+            nowhere = server.url.replace("http", "ws") + "/ws/nowhere/"
+            async with websockets.connect(nowhere, origin=server.url):
+                pass
+        server.wait_for_log("Exception in ASGI application")
+    finally:
+        logs = server.stop(signal.SIGTERM)
+    lines = log_lines(logs)
+    uvicorn = [line for line in lines if line["logger"].startswith("uvicorn")]
+    assert {"Started server process", "Invalid HTTP request received.", "Shutting down"} <= {
+        line["event"].split(" [")[0] for line in uvicorn
+    }
+    errors = [line for line in uvicorn if line["level"] == "ERROR"]
+    assert errors and "Traceback (most recent call last)" in errors[0]["exc"]
+    assert "http.request" in {line["event"] for line in lines}
+
+
+def test_serve_logs_json_when_it_cannot_start(server_env):
+    """`manage.py serve` itself, and uvicorn failing to bind: still one JSON object a line."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = run_python(server_env, "manage.py", "serve", "--port", port, "--workers", "1")
+    assert result.returncode != 0
+    lines = log_lines(result.stdout + result.stderr)
+    assert lines[0]["event"] == "serve.start" and lines[0]["workers"] == 1
+    assert any(line["level"] == "ERROR" and port in line["event"] for line in lines)

@@ -106,3 +106,56 @@ def test_live_partials_escape_what_people_typed(sample):
         assert "<3" not in html and "<cake>" not in html and "<welcome>" not in html
     assert "and 58 more" in broadcast.render_push("presence", **sample)
     assert "tea &amp; &lt;cake&gt;" in broadcast.render_push("about", **sample)
+
+
+SPOOF = "payment to \u202eRUE 0001\u202c done"
+BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+def test_bidi_controls_are_left_out_wherever_user_text_is_drawn(sample):
+    """An override would make "RUE 0001" read "1000 EUR"; the record keeps the text as sent."""
+    room, message = sample["room"], sample["room"].post("ada", SPOOF + " \u2067x\u2069")
+    room.topic, room.description = SPOOF, SPOOF
+    card = Card(room=room, here=1, newest=message, listed=True)
+    drawn = {
+        "message": render_to_string("rooms/_message.html", {"message": message}),
+        "about": broadcast.render_push("about", room=room),
+        "card": broadcast.render_push("room_cards", cards=[card]),
+    }
+    for where, html in drawn.items():
+        assert "payment to RUE 0001 done" in html, where
+        assert not set(BIDI_CONTROLS) & set(html), where
+    assert Message.objects.get(pk=message.pk).body == SPOOF + " \u2067x\u2069"
+
+
+def test_user_text_is_isolated_in_its_own_direction(sample):
+    message = render_to_string("rooms/_message.html", {"message": sample["message"]})
+    assert '<span class="message__author" dir="auto">ada &lt;3</span>' in message
+    assert '<p class="message__body" dir="auto">hello &amp; &lt;welcome&gt;</p>' in message
+    about = broadcast.render_push("about", **sample)
+    assert '<p class="room__description" dir="auto">for &lt;everyone&gt;</p>' in about
+    assert '<span class="room__topic-text" dir="auto">tea &amp; &lt;cake&gt;</span>' in about
+    card = broadcast.render_push("room_cards", **sample)
+    assert '<h3 class="room-card__name" dir="auto">' in card
+    assert '<span class="room-card__author" dir="auto">ada &lt;3</span>' in card
+
+
+@pytest.mark.parametrize(
+    ("text", "folds"),
+    [
+        ("short", False),
+        ("line\n" * 12, False),
+        ("line\n" * 13, True),
+        ("line\n" * 300, True),
+        ("x" * 12 * 80, False),
+        ("x" * (12 * 80 + 1), True),
+        ("a paragraph of words " * 95, True),
+    ],
+    ids=["short", "12-lines", "13-lines", "300-lines", "12-wrapped", "13-wrapped", "prose"],
+)
+def test_only_long_messages_fold_behind_show_more(sample, text, folds):
+    message = sample["room"].post("ada", text)
+    html = render_to_string("rooms/_message.html", {"message": message})
+    assert ("<summary>" in html and "Show more" in html) is folds
+    # Decided from the text alone: every page and every push get the same bytes.
+    assert html == broadcast.draw_message(message)

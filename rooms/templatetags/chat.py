@@ -24,6 +24,15 @@ URL = r"https?://[^\s<>\"'`]+"
 MENTION = r"(?<![\w@])@(?P<name>\w[\w.\-]*)"
 TOKENS = re.compile(f"(?P<url>{URL})|(?P<mention>{MENTION})|(?P<newline>\n)")
 TRAILING = ".,;:!?)]}*"
+# Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a
+# message they reorder what follows ("to \u202eRUE 0001\u202c" reads "to 1000 EUR"), so
+# they are left out when text is drawn. The record keeps the text as it was sent.
+BIDI_CONTROLS = dict.fromkeys([*range(0x202A, 0x202F), *range(0x2066, 0x206A)])
+# A message longer than this folds behind "Show more" (static/css/parley.css folds the
+# body to the same number of lines): lines as typed, a long one counted as wrapping every
+# WRAP characters. Decided from the text alone, so every reader gets the same bytes.
+FOLD_LINES = 12
+WRAP = 80
 
 
 def mention_tag(name: str) -> str:
@@ -51,10 +60,27 @@ def _link(url: str) -> tuple[str, str]:
     return f'<a href="{href}" target="_blank" rel="noopener nofollow ugc">{href}</a>', escape(tail)
 
 
+@register.filter
+def bidi_safe(text: str) -> str:
+    """Text without the bidirectional controls that would reorder what it is drawn in."""
+    return str(text).translate(BIDI_CONTROLS)
+
+
+@register.filter
+def folds(text: str) -> bool:
+    """Whether a message is long enough to fold behind "Show more"."""
+    lines = 0
+    for line in str(text).split("\n"):
+        lines += max(1, -(-len(line) // WRAP))
+        if lines > FOLD_LINES:
+            return True
+    return False
+
+
 @register.filter(is_safe=True)
 def chat(text: str) -> SafeString:
     """Message text as HTML: escaped, with clickable links, marked mentions, line breaks."""
-    text = str(text)
+    text = bidi_safe(text)
     out: list[str] = []
     start = 0
     for match in TOKENS.finditer(text):

@@ -8,14 +8,20 @@ dies. Rooms span the workers through Redis, so more than one needs REDIS_URL.
 """
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 ASGI_APPLICATION = "config.asgi:application"
+# Uvicorn's own lines (startup, errors, tracebacks) in the app's JSON, one object per line.
+LOG_CONFIG = Path(__file__).resolve().parents[3] / "config" / "server_logging.json"
+
+log = logging.getLogger(__name__)
 
 # Server settings every deployment wants; see docs/deploy.md.
 SERVER_FLAGS = [
@@ -31,6 +37,7 @@ SERVER_FLAGS = [
     "--no-access-log",
     "--no-server-header",
     "--timeout-graceful-shutdown", "10",
+    "--log-config", str(LOG_CONFIG),
 ]  # fmt: skip
 
 
@@ -69,8 +76,7 @@ class Command(BaseCommand):
         if workers > 1 and not settings.REDIS_URL:
             raise CommandError("More than one worker needs REDIS_URL (a shared channel layer).")
         where = ["--host", host, "--port", str(port), "--workers", str(workers)]
-        self.stdout.write(f"Parley on http://{host}:{port}/ with {workers} uvicorn workers")
-        self.stdout.flush()
+        log.info("serve.start", extra={"url": f"http://{host}:{port}/", "workers": workers})
         # Become the server: the service manager's signals go straight to uvicorn.
         proxies = [ip.strip() for ip in options["forwarded_allow_ips"].split(",") if ip.strip()]
         command = server_command(*where, forwarded_allow_ips=proxies)
