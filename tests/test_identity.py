@@ -107,7 +107,7 @@ def test_two_adas_are_told_apart_on_the_page_and_each_styles_only_her_own():
     marks = [MARK.search(article).group(1) for article in articles]
     assert marks[0] != marks[1]
     for article in articles:
-        assert '<span class="message__author">Ada</span>' in article
+        assert '<span class="message__author" dir="auto">Ada</span>' in article
     tags = [re.search(r'data-author="([^"]+)"', article).group(1) for article in articles]
     assert tags[0] != tags[1]
     # Each page says which Ada it is, and styles and offers controls for her messages alone.

@@ -161,7 +161,7 @@ def test_posting_editing_and_deleting_each_mark_the_rooms_last_activity(client):
     ada = Identity("ada", guest=True, key="session.ada")
     rooms = {name: Room.objects.for_name(name) for name in ("Posted", "Edited", "Deleted")}
     for room in rooms.values():
-        room.post("ada", f"in {room.name}")
+        room.post("ada", f"in {room.name}", author_key=ada.key)
         backdate(room, timedelta(days=2))
     assert listed(client.get("/").content.decode()) == []
     posted, edited, deleted = rooms.values()
