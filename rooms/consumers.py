@@ -6,6 +6,7 @@ socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
@@ -172,7 +173,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await fanout.hub().leave(self.group, self)
         await fanout.hub().leave(self.me.key, self)
         self.feed.close()
-        await self.close(code=TOO_FAR_BEHIND, reason=TOO_FAR_BEHIND_REASON)
+        with contextlib.suppress(OSError):  # gone already: nothing left to close
+            await self.close(code=TOO_FAR_BEHIND, reason=TOO_FAR_BEHIND_REASON)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:
