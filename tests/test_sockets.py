@@ -126,9 +126,11 @@ async def test_a_socket_whose_reader_stopped_is_closed_after_the_time_bound(serv
 
 
 async def refusal(client) -> websockets.ConnectionClosed:
+    """The close a socket gets, reading past whatever came first (bounded in time)."""
     with pytest.raises(websockets.ConnectionClosed) as closed:
-        while True:
-            await client.recv()
+        async with asyncio.timeout(60):
+            while True:
+                await client.recv()
     return closed.value
 
 
