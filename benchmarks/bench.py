@@ -95,6 +95,8 @@ def parley_env() -> dict[str, str]:
         "REDIS_URL": REDIS_URL,
         "CHANNEL_PREFIX": "parley-bench",
         "RATE_LIMITS": "off",
+        # Every benchmark client comes from 127.0.0.1.
+        "SOCKETS_PER_ADDRESS": "100000",
         "DJANGO_SETTINGS_MODULE": "config.settings",
     }
 

@@ -1,5 +1,6 @@
 """ASGI entry point: HTTP goes to Django, WebSockets to the room consumers."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -21,3 +22,8 @@ application = ProtocolTypeRouter(
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+# Everything loaded so far lives as long as the process: keep it out of the garbage
+# collector's full passes, so those run often and cheaply, and a closed socket's
+# objects (which refer to each other) are freed soon rather than piling up.
+gc.freeze()

@@ -278,3 +278,13 @@ LOGGING = {
         "parley.http": {"level": os.environ.get("ACCESS_LOG_LEVEL", "INFO")},
     },
 }
+
+# Open sockets (rooms/backlog.py, rooms/caps.py). A socket with more than this many
+# characters or events waiting for its reader, or a send waiting longer than this many
+# seconds, is closed with 1013 (the page reconnects and catches up).
+SOCKET_BACKLOG_BYTES = int(os.environ.get("SOCKET_BACKLOG_BYTES", str(1024 * 1024)))
+SOCKET_BACKLOG_EVENTS = int(os.environ.get("SOCKET_BACKLOG_EVENTS", "1000"))
+SOCKET_BACKLOG_SECONDS = float(os.environ.get("SOCKET_BACKLOG_SECONDS", "10"))
+# Room sockets one session, and one client address, may hold open in a server process.
+SOCKETS_PER_SESSION = int(os.environ.get("SOCKETS_PER_SESSION", "20"))
+SOCKETS_PER_ADDRESS = int(os.environ.get("SOCKETS_PER_ADDRESS", "200"))

@@ -5,6 +5,8 @@ gets every message posted, edited or deleted since; live pushes go through the
 socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
 """
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
@@ -18,8 +20,10 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, fanout, identity, limits, lobby, presence, recovery, typists
+from . import about, editing, fanout, identity, limits, lobby, memory, presence, recovery, typists
+from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog, watch
 from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
+from .caps import CLOSE_TOO_MANY, caps
 from .delivery import Asked, RoomFeed, newest_page
 from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Message, Room
 from .outbox import outbox
@@ -120,6 +124,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     feed: RoomFeed | None = None
     typing: typists.Throttle | None = None
+    backlog: Backlog | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -146,8 +151,18 @@ class RoomConsumer(AsyncWebsocketConsumer):
             log.info("ws.refused", extra={"room": slug, "conn": self.conn_id, "code": code})
             await self.close(code=code, reason=reason)
             return
+        # Counted per session and per client address; given back on disconnect.
+        self.place = (self.scope["session"].session_key or "", self.me.address or "")
+        if refusal := caps().take(*self.place):
+            await self.accept()
+            extra = {"room": slug, "conn": self.conn_id, "code": CLOSE_TOO_MANY}
+            log.info("ws.refused", extra=extra)
+            await self.close(code=CLOSE_TOO_MANY, reason=refusal)
+            return
         self.group = group_name(self.room.pk)
         self.feed = RoomFeed(self.send, self.read_after, self.read_newest)
+        self.backlog = Backlog(self.fall_behind, held=lambda: self.feed.held)
+        watch().add(self.backlog)
         await fanout.hub().join(self.group, self)
         await fanout.hub().join(self.me.key, self)
         # Read after joining the room: a message posted in between is then either
@@ -192,9 +207,32 @@ class RoomConsumer(AsyncWebsocketConsumer):
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             self.feed.close()
             recovery.unwatch(self.feed)
+            watch().discard(self.backlog)
+            caps().give_back(*self.place)
             await presence.leave(self.room.pk, self.conn_id)
             await fanout.hub().leave(self.group, self)
             await fanout.hub().leave(self.me.key, self)
+        memory.socket_closed()
+
+    async def send(self, text_data=None, bytes_data=None, close=False) -> None:
+        """Every frame to the page, within what a slow reader may hold (rooms/backlog.py)."""
+        if self.backlog is None:
+            await super().send(text_data, bytes_data, close)
+        else:
+            await self.backlog.send(super().send, text_data)
+
+    def fall_behind(self, why: str) -> None:
+        """Too much waits for this socket: close it; the page reconnects and catches up."""
+        log.info("ws.dropped", extra={"room": self.room.slug, "conn": self.conn_id, "why": why})
+        self.dropping = asyncio.get_running_loop().create_task(self.drop())
+
+    async def drop(self) -> None:
+        # Take nothing more for it now; the rest goes with the connection.
+        await fanout.hub().leave(self.group, self)
+        await fanout.hub().leave(self.me.key, self)
+        self.feed.close()
+        with contextlib.suppress(OSError):  # gone already: nothing left to close
+            await self.close(code=TOO_FAR_BEHIND, reason=TOO_FAR_BEHIND_REASON)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:

@@ -82,6 +82,11 @@ class RoomFeed:
         # What `seen` was at the last check, if the socket was behind the record then.
         self.behind_at: int | None = None
 
+    @property
+    def held(self) -> int:
+        """Pushes held back: early ones, or every one while a send waits on the socket."""
+        return len(self.early)
+
     async def start(self, seen: int) -> None:
         """Begin with the room's newest revision as read once the socket listened."""
         async with self.lock:

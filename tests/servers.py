@@ -1,5 +1,6 @@
 """Real server processes for tests: uvicorn on a free port, with the flags deployments use."""
 
+import base64
 import http.cookiejar
 import os
 import re
@@ -38,6 +39,8 @@ def server_environment(database_url: str) -> dict[str, str]:
         DJANGO_SETTINGS_MODULE="config.settings",
         # Browser and load tests post faster than people; the limits have their own tests.
         RATE_LIMITS="off",
+        # Every test client comes from 127.0.0.1; tests/test_sockets.py checks the caps.
+        SOCKETS_PER_ADDRESS="10000",
         # Test runs sharing one Redis must not hear each other's rooms.
         CHANNEL_PREFIX=f"parley-test-{os.getpid()}",
         PYTHONUNBUFFERED="1",
@@ -236,3 +239,20 @@ async def message_with(socket, text: str) -> str:
         frame = await socket.recv()
         if "beforeend:#messages" in frame and text in frame:
             return frame
+
+
+def stuck_socket(server: Server, slug: str, cookies) -> socket.socket:
+    """A client that opens the room's socket and then never reads a byte."""
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    key = base64.b64encode(os.urandom(16)).decode()
+    sock.sendall(
+        (
+            f"GET /ws/rooms/{slug}/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
+            f"Origin: {server.url}\r\nCookie: {cookie_header(cookies)}\r\n\r\n"
+        ).encode()
+    )
+    assert b" 101 " in sock.recv(1024).split(b"\r\n")[0]
+    return sock

@@ -5,11 +5,9 @@ REDIS_URL (CI's second pass sets it, with PostgreSQL).
 """
 
 import asyncio
-import base64
 import json
 import os
 import re
-import socket
 import statistics
 import time
 
@@ -18,12 +16,12 @@ import pytest
 from .conftest import needs_redis
 from .servers import (
     Server,
-    cookie_header,
     join,
     message_with,
     room_socket,
     rss_kib,
     stored_messages,
+    stuck_socket,
 )
 
 pytestmark = needs_redis
@@ -82,23 +80,6 @@ async def test_load_many_sockets_several_senders_nothing_lost(two_servers):
     )
     for client in clients:
         await client.close()
-
-
-def stuck_socket(server: Server, slug: str, cookies) -> socket.socket:
-    """A client that opens the room's socket and then never reads a byte."""
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall(
-        (
-            f"GET /ws/rooms/{slug}/ HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n"
-            f"Origin: {server.url}\r\nCookie: {cookie_header(cookies)}\r\n\r\n"
-        ).encode()
-    )
-    assert b" 101 " in sock.recv(1024).split(b"\r\n")[0]
-    return sock
 
 
 @pytest.mark.timeout(120)

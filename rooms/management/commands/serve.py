@@ -38,6 +38,13 @@ SERVER_FLAGS = [
     "--no-server-header",
     "--timeout-graceful-shutdown", "10",
     "--log-config", str(LOG_CONFIG),
+    # Idle keep-alive connections go after 5 s. Past this many connections and tasks in
+    # one worker, new requests get 503 at once instead of queueing; sockets count too,
+    # so it sits well above a busy room. Uvicorn has no timeout for reading a request's
+    # headers: a proxy in front bounds slow or half-sent requests (docs/deploy.md).
+    "--timeout-keep-alive", "5",
+    "--limit-concurrency", "10000",
+    "--backlog", "2048",
 ]  # fmt: skip
 
 
