@@ -23,7 +23,6 @@ import re
 import statistics
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,17 +32,6 @@ SLUG = "catch-up-bench"
 CURSOR = re.compile(r'id="cursor" name="after" value="(\d+)"')
 SEQ = re.compile(r'data-seq="(\d+)"')
 ACK = 'id="composer-error"'
-
-
-def create_postgres_database(url: str) -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def fill(count: int) -> int:
@@ -65,8 +53,8 @@ def fill(count: int) -> int:
     )
     # A sentence of about the length people write, so a message weighs what it does.
     body = "'message ' || g || ': ' || '" + "the quick brown fox jumps over the lazy dog " * 2 + "'"
-    columns = "room_id, seq, revision, author, guest, body, created"
-    values = f"%s, g, g, 'bench', true, {body}, CURRENT_TIMESTAMP"
+    columns = "room_id, seq, revision, author, author_key, guest, body, created"
+    values = f"%s, g, g, 'bench', '', true, {body}, CURRENT_TIMESTAMP"
     insert = f"INSERT INTO rooms_message ({columns}) SELECT {values} FROM ({numbers}) n"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(insert, [room.pk, count])
@@ -199,6 +187,8 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.database.startswith("postgres"):
+        from history import create_postgres_database  # the history benchmark's helper
+
         create_postgres_database(args.database)
     env = {
         key: value

@@ -44,8 +44,9 @@ def fill(room, count: int) -> None:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "INSERT INTO rooms_message (room_id, seq, author, guest, body, created) "
-                "SELECT %s, g, 'bench', true, 'message ' || g, "
+                "INSERT INTO rooms_message "
+                "(room_id, seq, revision, author, author_key, guest, body, created) "
+                "SELECT %s, g, g, 'bench', '', true, 'message ' || g, "
                 "now() - make_interval(secs => %s - g) FROM generate_series(1, %s) g",
                 [room.pk, count, count],
             )
@@ -53,13 +54,14 @@ def fill(room, count: int) -> None:
         else:
             cursor.execute(
                 "WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < %s) "
-                "INSERT INTO rooms_message (room_id, seq, author, guest, body, created) "
-                "SELECT %s, g, 'bench', 1, 'message ' || g, "
+                "INSERT INTO rooms_message "
+                "(room_id, seq, revision, author, author_key, guest, body, created) "
+                "SELECT %s, g, g, 'bench', '', 1, 'message ' || g, "
                 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-' || (%s - g) || ' seconds') FROM n",
                 [count, room.pk, count],
             )
             cursor.execute("ANALYZE")
-    Room.objects.filter(pk=room.pk).update(last_seq=count)
+    Room.objects.filter(pk=room.pk).update(last_seq=count, last_revision=count)
     room.last_seq = count
 
 

@@ -15,24 +15,12 @@ import os
 import statistics
 import sys
 import time
-import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 WEEK = 7 * 24 * 3600
-
-
-def create_postgres_database(url: str) -> None:
-    import psycopg
-
-    parts = urllib.parse.urlsplit(url)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def fill(count: int) -> None:
@@ -70,8 +58,9 @@ def fill(count: int) -> None:
     with connection.cursor() as cursor:
         cursor.execute(rooms, [have + 1, count])
         cursor.execute(
-            "INSERT INTO rooms_message (room_id, seq, author, guest, body, created, revision) "
-            "SELECT id, 1, 'bench', true, 'hello from ' || slug, created, 1 FROM rooms_room "
+            "INSERT INTO rooms_message "
+            "(room_id, seq, author, author_key, guest, body, created, revision) "
+            "SELECT id, 1, 'bench', '', true, 'hello from ' || slug, created, 1 FROM rooms_room "
             "WHERE slug LIKE 'bench-%%' AND NOT EXISTS "
             "(SELECT 1 FROM rooms_message m WHERE m.room_id = rooms_room.id)"
         )
@@ -91,6 +80,8 @@ def main() -> None:
     args = parser.parse_args()
 
     if args.database.startswith("postgres"):
+        from history import create_postgres_database  # the history benchmark's helper
+
         create_postgres_database(args.database)
     os.environ.update(
         DATABASE_URL=args.database,
