@@ -22,16 +22,12 @@ SESSION_KEY = "parley_name"
 GUEST_KEY = "parley_guest"
 
 
-@dataclass(frozen=True)
-class Identity:
-    name: str
-    guest: bool
-    # Who wrote a message, whom to count for rate limits and whose sockets to close
-    # when the identity ends: "guest.<token>" or "user.<pk>".
+class Shown:
+    """What pages draw of someone, from their key: the tag their own page's style picks out
+    (rooms/models.py author_tag) and, for a guest, the mark that tells same names apart."""
+
     key: str
-    # Where they act from now (the client address), for the per-address rate limits;
-    # not part of who they are. Set by the page or socket the identity acts through.
-    address: str | None = field(default=None, compare=False)
+    guest: bool
 
     @property
     def tag(self) -> str:
@@ -40,6 +36,18 @@ class Identity:
     @property
     def mark(self) -> str:
         return guest_mark(self.key) if self.guest else ""
+
+
+@dataclass(frozen=True)
+class Identity(Shown):
+    name: str
+    guest: bool
+    # Who wrote a message, whom to count for rate limits and whose sockets to close
+    # when the identity ends: "guest.<token>" or "user.<pk>".
+    key: str
+    # Where they act from now (the client address), for the per-address rate limits;
+    # not part of who they are. Set by the page or socket the identity acts through.
+    address: str | None = field(default=None, compare=False)
 
 
 def member_key(pk: int) -> str:

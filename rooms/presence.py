@@ -23,8 +23,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from .broadcast import FRAGMENT_EVENT, group_name, render_push
-from .identity import Identity
-from .models import author_tag, guest_mark
+from .identity import Identity, Shown
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +33,10 @@ SEP = "\x1f"
 
 
 @dataclass(frozen=True)
-class Person:
+class Person(Shown):
     name: str
     guest: bool
     key: str = ""
-
-    @property
-    def tag(self) -> str:
-        return author_tag(self.key)
-
-    @property
-    def mark(self) -> str:
-        return guest_mark(self.key) if self.guest else ""
 
 
 @dataclass(frozen=True)
