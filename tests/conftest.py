@@ -1,30 +1,14 @@
-"""Shared fixtures: joined sessions, sockets on the real ASGI app, service checks."""
+"""Shared fixtures: joined sessions, a browser, servers, an empty channel layer and room."""
 
-import os
 from urllib.parse import urlparse
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from channels.testing import WebsocketCommunicator
-from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 
-from rooms import identity
 from rooms.models import Room
 
-REDIS_URL = os.environ.get("REDIS_URL", "")
-DATABASE_URL = os.environ.get("DATABASE_URL", "")
-# CI's second pass sets this: a test that needs Redis or PostgreSQL must run, not skip.
-REQUIRE_SERVICES = os.environ.get("PARLEY_REQUIRE_SERVICES") == "1"
-
-needs_redis = pytest.mark.skipif(
-    not (REDIS_URL or REQUIRE_SERVICES), reason="set REDIS_URL to run against Redis"
-)
-needs_services = pytest.mark.skipif(
-    not ((REDIS_URL and DATABASE_URL.startswith("postgres")) or REQUIRE_SERVICES),
-    reason="set REDIS_URL and a postgres DATABASE_URL to run the production shape",
-)
+from .helpers import DATABASE_URL, REDIS_URL, REQUIRE_SERVICES, forget_everyone
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,32 +18,6 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(
             "PARLEY_REQUIRE_SERVICES=1 needs REDIS_URL and a postgres DATABASE_URL"
         )
-
-
-def make_session(name: str | None, guest_key: str | None = None) -> str:
-    session = SessionStore()
-    if name is not None:
-        identity.remember(session, name)
-        if guest_key is not None:
-            # A known key, so a test can store messages as this guest (key "guest.<it>").
-            session[identity.GUEST_KEY] = guest_key
-    session.create()
-    return session.session_key
-
-
-async def open_socket(
-    slug: str,
-    name: str | None = "ada",
-    origin: str = "http://127.0.0.1:8000",
-    guest_key: str | None = None,
-) -> WebsocketCommunicator:
-    """A socket on the real ASGI stack, the way a browser that joined opens it."""
-    from config.asgi import application
-
-    headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
-    key = await database_sync_to_async(make_session)(name, guest_key)
-    headers.append((b"cookie", f"{settings.SESSION_COOKIE_NAME}={key}".encode()))
-    return WebsocketCommunicator(application, f"/ws/rooms/{slug}/", headers=headers)
 
 
 @pytest.fixture
@@ -116,3 +74,22 @@ def two_servers(server_env):
     yield servers
     for process in servers:
         process.stop()
+
+
+# Module-scoped: Playwright's sync API must be closed before async tests run.
+@pytest.fixture(scope="module")
+def browser():
+    from .pages import launch
+
+    yield from launch()
+
+
+@pytest.fixture
+async def nobody_here():
+    """Nobody anywhere before and after the test (Redis keeps entries between runs)."""
+    layer = get_channel_layer()
+    if hasattr(layer, "flush"):
+        await layer.flush()
+    await database_sync_to_async(forget_everyone)()
+    yield
+    await database_sync_to_async(forget_everyone)()

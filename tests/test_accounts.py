@@ -2,11 +2,12 @@
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth.models import User
 
 from rooms.models import Message, Room
+
+from .helpers import frame, receive_message, socket_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -65,21 +66,6 @@ def test_log_in_and_log_out(client):
     assert "Log in" in client.get("/").content.decode()
 
 
-def socket_for(client, slug: str) -> WebsocketCommunicator:
-    from config.asgi import application
-
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    return WebsocketCommunicator(
-        application,
-        f"/ws/rooms/{slug}/",
-        headers=[
-            (b"host", b"127.0.0.1"),
-            (b"origin", b"http://127.0.0.1"),
-            (b"cookie", cookie.encode()),
-        ],
-    )
-
-
 async def test_logging_out_closes_that_members_sockets(client):
     await database_sync_to_async(User.objects.create_user)("grace", password="x")
     await database_sync_to_async(Room.objects.for_name)("Leaving")
@@ -105,7 +91,6 @@ async def test_renaming_closes_the_sockets_opened_under_the_old_name(client):
 
 
 async def test_a_members_socket_posts_as_the_member():
-    from .test_consumer import frame, receive_message
 
     user = await database_sync_to_async(User.objects.create_user)("grace", password="x")
     await database_sync_to_async(Room.objects.for_name)("Member Socket")
@@ -125,7 +110,6 @@ async def test_a_members_socket_posts_as_the_member():
 
 
 async def test_a_workshop_link_from_another_site_renames_nobody_and_closes_no_socket(client):
-    from .test_consumer import frame, receive_message
 
     await database_sync_to_async(client.post)("/", {"room_name": "Workshop", "username": "ada"})
     socket = socket_for(client, "workshop")

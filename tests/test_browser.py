@@ -8,19 +8,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .pages import bodies, enter, launch, log, say, serious_violations
+from .pages import bodies, enter, log, say, serious_violations
 from .servers import Server
 from .xss import PAYLOADS
 
 pytestmark = pytest.mark.e2e
 
 SCREENSHOTS = os.environ.get("PARLEY_SCREENSHOTS_DIR")
-
-
-# Module-scoped: Playwright's sync API must be closed before async tests run.
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def test_two_people_chat_both_ways(browser, server):

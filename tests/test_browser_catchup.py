@@ -5,17 +5,12 @@ import signal
 import pytest
 from playwright.sync_api import expect
 
-from .pages import bodies, enter, launch, log, say
+from .pages import bodies, enter, log, say
 from .servers import Server, run_python
 
 pytestmark = pytest.mark.e2e
 
 BOUND = 5  # CATCH_UP_BOUND for this server: a few changes, not a thousand
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def test_a_page_away_for_more_than_the_bound_shows_the_newest_page_then_older_ones(

@@ -7,7 +7,7 @@ import signal
 import pytest
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, launch, log, say
+from .pages import bodies, enter, log, say
 from .servers import Server
 
 pytestmark = pytest.mark.e2e
@@ -16,12 +16,6 @@ pytestmark = pytest.mark.e2e
 # waits up to 64 s. A little room for a loaded machine.
 MOST_WAIT_MS = 3_000
 WITHIN_MS = MOST_WAIT_MS + 2_000
-
-
-# Module-scoped: Playwright's sync API must be closed before async tests run.
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 @pytest.fixture
@@ -193,6 +187,7 @@ def test_the_first_paint_already_lists_you(browser, server):
     )
     page = context.new_page()
     join_in(page, server, "First Paint", "ada")
-    first = page.evaluate("window.firstPaint")
+    # The heading can show before the document has finished parsing: wait for the event.
+    first = page.wait_for_function("() => window.firstPaint").json_value()
     assert re.search(r"Here now: 1\s+ada", first), first
     expect(page.get_by_role("status")).to_contain_text("Live")

@@ -6,17 +6,11 @@ import signal
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .conftest import needs_redis
-from .pages import bodies, enter, launch, log, say, serious_violations
+from .helpers import needs_redis
+from .pages import bodies, enter, log, say, serious_violations
 from .servers import Server, run_python
 
 pytestmark = pytest.mark.e2e
-
-
-# Module-scoped: Playwright's sync API must be closed before async tests run.
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def message(page: Page, text: str):

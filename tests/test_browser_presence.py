@@ -5,15 +5,9 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .pages import enter, launch, say
+from .pages import enter, say
 
 pytestmark = pytest.mark.e2e
-
-
-# Module-scoped: Playwright's sync API must be closed before async tests run.
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def people(page: Page):

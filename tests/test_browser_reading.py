@@ -6,15 +6,10 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, launch, log, say, serious_violations
+from .pages import bodies, enter, log, say, serious_violations
 from .servers import run_python
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def seed(server_env, room: str, count: int, at: str | None = None, step: int = 60) -> None:

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, launch, log, say
+from .pages import bodies, enter, log, say
 
 pytestmark = pytest.mark.e2e
 
@@ -24,11 +24,6 @@ LAST_LINE_SHOWN = """body => {
     range.selectNodeContents(body.lastChild);
     return range.getBoundingClientRect().bottom <= body.getBoundingClientRect().bottom;
 }"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def character_lefts(page: Page, text: str) -> list[float]:

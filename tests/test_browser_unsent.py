@@ -7,18 +7,12 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, launch, say, serious_violations
+from .pages import bodies, enter, say, serious_violations
 from .servers import Server, stored_messages
 
 pytestmark = pytest.mark.e2e
 
 NO_CONNECTION = "No connection to the server. It goes by itself when the connection is back."
-
-
-# Module-scoped: Playwright's sync API must be closed before async tests run.
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def unsent(page: Page):

@@ -11,35 +11,12 @@ from django.conf import settings
 
 from rooms.models import Message, Room
 
-from .conftest import open_socket
+from .helpers import frame, joined_socket, make_room, open_socket, receive_message
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("fresh_channel_layer"),
 ]
-
-
-def frame(text, **extra) -> str:
-    return json.dumps({"message": text, **extra})
-
-
-async def joined_socket(slug="django-girls", name="ada"):
-    socket = await open_socket(slug, name)
-    connected, _ = await socket.connect()
-    assert connected
-    return socket
-
-
-async def receive_message(socket) -> str:
-    """The next message push, skipping the sender's own acknowledgement."""
-    while True:
-        push = await socket.receive_from()
-        if 'id="composer-error"' not in push:
-            return push
-
-
-async def make_room(name="Django Girls") -> Room:
-    return await database_sync_to_async(Room.objects.for_name)(name)
 
 
 async def stored() -> list[tuple[str, str]]:

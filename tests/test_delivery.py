@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from .conftest import needs_redis
+from .helpers import needs_redis
 from .servers import (
     Server,
     join,

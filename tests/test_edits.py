@@ -18,11 +18,19 @@ from rooms import broadcast, editing, history, limits
 from rooms.identity import GUEST_KEY, Identity
 from rooms.models import Message, Room
 
-from .conftest import needs_redis, open_socket
+from .helpers import (
+    answers_every_frame,
+    frame,
+    fuzzed,
+    joined_socket,
+    json_values,
+    make_room,
+    needs_redis,
+    open_socket,
+    receive_message,
+    socket_for,
+)
 from .servers import join, message_with, room_socket
-from .test_accounts import socket_for
-from .test_consumer import frame, joined_socket, make_room, receive_message
-from .test_hostile import answers_every_frame, fuzzed, json_values
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -10,16 +10,11 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import needs_redis
-from .pages import bodies, enter, launch, log, say
+from .helpers import needs_redis
+from .pages import bodies, enter, log, say
 from .servers import RedisServer, Server
 
 pytestmark = [needs_redis, pytest.mark.e2e]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch()
 
 
 def test_a_page_whose_process_died_catches_up_exactly_once(browser, two_servers):

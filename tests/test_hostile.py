@@ -11,27 +11,25 @@ import pytest
 import websockets
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from rooms.models import Message, Room
 
-from .conftest import open_socket
+from .helpers import (
+    answers_every_frame,
+    frame,
+    fuzzed,
+    json_values,
+    make_room,
+    open_socket,
+    receive_message,
+    sendable,
+)
 from .servers import join, room_socket, run_python
-from .test_consumer import frame, make_room, receive_message
 from .xss import PAYLOADS
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-# Text as JSON can carry it: any character, and now and then half of a UTF-16 pair
-# (json.dumps writes it as a "\ud800" escape, which no UTF-8 reply can hold).
-texts = st.text(st.characters() | st.characters(categories=["Cs"]))
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | texts,
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
-    max_leaves=8,
-)
 
 
 def nested(depth: int, kind: str) -> str:
@@ -55,40 +53,6 @@ frames = st.one_of(
         }
     ).map(json.dumps),
 )
-
-
-def fuzzed(examples: int):
-    """Hypothesis settings for examples that each open a socket on the real stack."""
-    return hypothesis_settings(
-        max_examples=examples,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture],
-    )
-
-
-async def answers_every_frame(slug: str, name: str, batch: list[str | bytes]) -> None:
-    """Each frame gets an answer, never a closed socket (a crash closes it); then a normal
-    message still works."""
-    socket = await open_socket(slug, name)
-    assert (await socket.connect())[0]
-    for raw in batch:
-        kind = "bytes" if isinstance(raw, bytes) else "text"
-        await socket.send_input({"type": "websocket.receive", kind: raw})
-        reply = await socket.receive_output(timeout=5)
-        sendable(reply)
-        while not await socket.receive_nothing(timeout=0.01):
-            sendable(await socket.receive_output())
-    await socket.send_to(frame("still alive"))
-    while "still alive" not in await receive_message(socket):
-        pass
-    await socket.disconnect()
-
-
-def sendable(reply: dict) -> None:
-    """A reply a real server can put on the wire: a send (a crash closes instead), of text
-    that encodes as UTF-8 (else uvicorn drops the socket, 1006, and daphne closes 1011)."""
-    assert reply["type"] == "websocket.send", reply
-    reply["text"].encode()
 
 
 @fuzzed(400)

@@ -16,8 +16,7 @@ from rooms import broadcast, editing
 from rooms.identity import GUEST_KEY, Identity
 from rooms.models import MemberName, Message, Room
 
-from .test_accounts import socket_for
-from .test_consumer import frame, make_room, receive_message
+from .helpers import frame, make_room, make_session, receive_message, socket_for
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -451,8 +450,6 @@ async def test_logging_in_elsewhere_leaves_the_members_sockets_open():
 
 def socket_from(origin: str | None, host: str = "127.0.0.1:8000") -> WebsocketCommunicator:
     from config.asgi import application
-
-    from .conftest import make_session
 
     key = make_session("ada")
     cookie = f"{settings.SESSION_COOKIE_NAME}={key}"

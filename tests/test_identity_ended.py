@@ -14,7 +14,7 @@ from rooms.consumers import CLOSE_IDENTITY_ENDED
 from rooms.identity import GUEST_KEY
 from rooms.models import Message, Room, author_tag
 
-from .conftest import make_session
+from .helpers import make_session
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

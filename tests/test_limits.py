@@ -21,9 +21,8 @@ from django.test import Client
 from rooms import limits
 from rooms.models import Message
 
-from .conftest import make_session, open_socket
+from .helpers import frame, make_room, make_session, open_socket
 from .servers import Server, cookie_header, run_python
-from .test_consumer import frame, make_room
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -10,10 +10,12 @@ from django.utils import timezone
 
 from rooms.models import Message, Room
 
-from .test_consumer import frame
-from .test_presence import _nobody_here, joined  # noqa: F401 (an autouse fixture)
+from .helpers import frame, joined
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("nobody_here"),
+]
 
 
 @pytest.fixture

@@ -18,8 +18,7 @@ from rooms.models import BAD_MESSAGE_KEY, Message, Room, store_messages
 from rooms.outbox import Outbox
 from rooms.posting import KEY_TAKEN, post_messages
 
-from .conftest import DATABASE_URL, open_socket
-from .test_consumer import joined_socket, make_room
+from .helpers import DATABASE_URL, joined_socket, make_room, open_socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -11,42 +11,20 @@ import urllib.request
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 
 from rooms import limits, presence
 from rooms.identity import GUEST_KEY, Identity
 from rooms.models import Room, author_tag
 
-from .conftest import needs_redis, open_socket
+from .helpers import frame, joined, make_room, needs_redis
 from .servers import Server, join, room_socket
-from .test_consumer import frame, make_room
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("nobody_here"),
+]
 
 COUNT = re.compile(r"Here now: (\d+)")
-
-
-def forget_everyone() -> None:
-    """Each test starts with nobody anywhere (Redis keeps entries between runs)."""
-    presence._local.clear()
-    presence._dirty.clear()
-    presence._heard.clear()
-    if isinstance(presence.store, presence.MemoryStore):
-        presence.store.rooms.clear()
-    else:
-        client = presence.store.client()
-        for key in client.scan_iter(f"{presence.store.prefix}:*"):
-            client.delete(key)
-
-
-@pytest.fixture(autouse=True)
-async def _nobody_here():
-    layer = get_channel_layer()
-    if hasattr(layer, "flush"):
-        await layer.flush()
-    await database_sync_to_async(forget_everyone)()
-    yield
-    await database_sync_to_async(forget_everyone)()
 
 
 @pytest.fixture
@@ -55,16 +33,6 @@ def live(settings):
     settings.LIVE_PUSHES = True
     settings.LIVE_PUSH_EVERY = 0.2
     return settings
-
-
-async def joined(name: str, slug: str = "django-girls", like=None, guest_key=None):
-    """A socket joined as `name`; `like`: another tab of that socket's person."""
-    socket = await open_socket(slug, name, guest_key=guest_key)
-    if like is not None:
-        socket.scope["headers"] = like.scope["headers"]
-    connected, _ = await socket.connect()
-    assert connected
-    return socket
 
 
 async def presence_showing(socket, count: int) -> str:

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 import websockets
 
-from .conftest import needs_services
+from .helpers import needs_services
 from .servers import (
     Server,
     free_port,

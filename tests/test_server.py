@@ -6,7 +6,7 @@ import json
 import pytest
 import websockets
 
-from .conftest import REDIS_URL, needs_redis
+from .helpers import REDIS_URL, needs_redis
 from .servers import join, message_with, room_socket
 
 
