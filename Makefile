@@ -8,10 +8,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static run serve services test e2e screenshots bench lint format clean
+.PHONY: install static run serve services test test-services e2e screenshots bench lint format clean
 
-# Written by `make services`: the local Redis and PostgreSQL, which test and serve use
-# (make run stays on SQLite and the in-memory layer).
+# Written by `make services`: the local Redis and PostgreSQL, which serve, bench and
+# test-services use (make run and make test stay on SQLite and the in-memory layer).
 SERVICES := $(shell cat .services.env 2>/dev/null)
 
 $(VENV)/.installed: pyproject.toml
@@ -32,7 +32,7 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-# Production: one daphne process per core on one port, DEBUG off (see docs/deploy.md).
+# Production: uvicorn workers, one per core, on one port, DEBUG off (see docs/deploy.md).
 serve: static
 	env $(SERVICES) $(PY) manage.py migrate --noinput
 	env $(SERVICES) $(PY) manage.py serve --host $(HOST) --port $(PORT)
@@ -49,17 +49,22 @@ services:
 	  pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 	@printf 'REDIS_URL=%s\nDATABASE_URL=%s\n' redis://127.0.0.1:6379/0 \
 	  postgres://postgres:postgres@127.0.0.1:5432/parley > .services.env
-	@echo "Redis and PostgreSQL are up; make test and make serve use them (rm .services.env to stop)."
+	@echo "Redis and PostgreSQL are up; make serve and make test-services use them (rm .services.env to stop)."
 
 # axe-core, injected into pages by the accessibility tests.
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json
 	npm ci --prefix tests --no-audit --no-fund --silent
 
+# On whatever DATABASE_URL and REDIS_URL the environment gives: none, the embedded defaults.
 test: static tests/node_modules/.package-lock.json
-	env $(SERVICES) $(PY) -m pytest
+	$(PY) -m pytest
+
+# The production shape: every test runs on Redis and PostgreSQL, and none may skip.
+test-services: static services tests/node_modules/.package-lock.json
+	env $$(cat .services.env) PARLEY_REQUIRE_SERVICES=1 $(PY) -m pytest
 
 e2e: static tests/node_modules/.package-lock.json
-	env $(SERVICES) $(PY) -m pytest -m e2e
+	$(PY) -m pytest -m e2e
 
 # Refresh the README's pictures of two people chatting (light and dark).
 screenshots: static

@@ -10,14 +10,42 @@ from rooms.models import Room
 
 from .helpers import DATABASE_URL, REDIS_URL, REQUIRE_SERVICES, forget_everyone
 
+HAS_POSTGRES = urlparse(DATABASE_URL).scheme.startswith("postgres")
+
 
 def pytest_configure(config: pytest.Config) -> None:
-    if REQUIRE_SERVICES and not (
-        REDIS_URL and urlparse(DATABASE_URL).scheme.startswith("postgres")
-    ):
+    if REQUIRE_SERVICES and not (REDIS_URL and HAS_POSTGRES):
         raise pytest.UsageError(
             "PARLEY_REQUIRE_SERVICES=1 needs REDIS_URL and a postgres DATABASE_URL"
         )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked `redis` or `postgres` skip where that service is not configured."""
+    missing = {
+        "redis": None if REDIS_URL else "set REDIS_URL to run against Redis",
+        "postgres": None if HAS_POSTGRES else "set a postgres DATABASE_URL to run this",
+    }
+    for item in items:
+        for marker, reason in missing.items():
+            if reason and item.get_closest_marker(marker):
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """On the services pass nothing may skip: a skipped test there is a test that never ran
+    on the production shape (CI's second pass depends on this)."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if REQUIRE_SERVICES and skipped and session.exitstatus == 0:
+        reporter.write_line(
+            f"PARLEY_REQUIRE_SERVICES=1: {len(skipped)} test(s) skipped; every test must run "
+            "on Redis and PostgreSQL:",
+            red=True,
+        )
+        for report in skipped:
+            reporter.write_line(f"  {report.nodeid}: {report.longrepr[2]}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from rooms.models import BAD_MESSAGE_KEY, Message, Room, store_messages
 from rooms.outbox import Outbox
 from rooms.posting import KEY_TAKEN, post_messages
 
-from .helpers import DATABASE_URL, joined_socket, make_room, open_socket
+from .helpers import joined_socket, make_room, needs_postgres, open_socket
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -138,9 +138,7 @@ def test_a_key_stored_by_another_process_meanwhile_is_a_repeat(room, monkeypatch
     assert (room.last_seq, room.last_revision) == (2, 2)
 
 
-@pytest.mark.skipif(
-    not DATABASE_URL.startswith("postgres"), reason="concurrent writers need PostgreSQL"
-)
+@needs_postgres  # concurrent writers need PostgreSQL's row locks
 def test_the_same_key_from_three_writers_at_once_is_one_message(room):
     """Three processes (threads here, each its own connection) store one key at once."""
     from django.db import connection

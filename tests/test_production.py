@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 import websockets
 
-from .helpers import needs_services
+from .helpers import needs_postgres, needs_redis
 from .servers import (
     Server,
     free_port,
@@ -34,7 +34,8 @@ class ServeCommand(Server):
         return [sys.executable, "manage.py", "serve", "--port", str(self.port), "--workers", "2"]
 
 
-@needs_services
+@needs_redis
+@needs_postgres
 async def test_production_server_is_ready_serves_static_and_chats(server_env):
     assert server_env["DATABASE_URL"].startswith("postgres")
     assert server_env.get("DEBUG", "") == ""
