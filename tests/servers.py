@@ -241,10 +241,21 @@ async def message_with(socket, text: str) -> str:
             return frame
 
 
-def stuck_socket(server: Server, slug: str, cookies) -> socket.socket:
-    """A client that opens the room's socket and then never reads a byte."""
-    sock = socket.create_connection(("127.0.0.1", server.port))
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+def stuck_socket(server: Server, slug: str, cookies, *, narrow: bool = False) -> socket.socket:
+    """A client that opens the room's socket and then never reads a byte.
+
+    On loopback the server's kernel buffer for it grows to about 4 MB before any send
+    waits. A `narrow` client asks for small segments and a small window before it
+    connects, as on a thin link: the kernel then takes about 100 KB, and the server's own
+    bound is reached after a few frames instead of thousands."""
+    if narrow:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, 536)
+        sock.connect(("127.0.0.1", server.port))
+    else:
+        sock = socket.create_connection(("127.0.0.1", server.port))
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     key = base64.b64encode(os.urandom(16)).decode()
     sock.sendall(
         (

@@ -116,14 +116,22 @@ def test_without_javascript_a_send_from_the_old_name_is_refused_and_kept(browser
 
 def test_the_page_is_live_again_within_seconds_of_the_server(browser, own_server):
     ada = enter(browser, own_server, "Soon Back", "ada")
+    status = ada.get_by_role("status")
+    expect(status.get_by_text("Live", exact=True)).to_be_visible()
+    # The server process dies: the page's socket really drops, and the person is told.
     own_server.stop(signal.SIGKILL)
-    expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+    expect(status.get_by_text("Reconnecting")).to_be_visible()
+    expect(status.get_by_text("Live", exact=True)).to_be_hidden()
+    expect(status.get_by_role("button", name="Reconnect now")).to_be_visible()
     # Several tries fail while the server is down; htmx's backoff would wait up to 8,
     # 16, 32 and 64 s before the later ones, the page at most a few seconds.
     for _ in range(7):
         ada.wait_for_event("websocket", timeout=WITHIN_MS)
+    expect(status.get_by_text("Reconnecting")).to_be_visible()
     own_server.start()
-    expect(ada.locator(".room")).to_have_attribute("data-connection", "open", timeout=WITHIN_MS)
+    expect(status.get_by_text("Live", exact=True)).to_be_visible(timeout=WITHIN_MS)
+    expect(status.get_by_text("Reconnecting")).to_be_hidden()
+    expect(status.get_by_role("button", name="Reconnect now")).to_be_hidden()
     say(ada, "back soon")
     expect(log(ada)).to_contain_text("back soon")
 

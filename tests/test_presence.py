@@ -66,17 +66,30 @@ async def test_everyone_sees_who_is_here_and_two_tabs_count_once(live):
     await cleo.disconnect()
 
 
-async def test_someone_whose_process_died_drops_out_by_expiry(live):
-    """An entry nobody refreshes (its process was killed) expires, and the room is told."""
-    live.PRESENCE_HEARTBEAT = 0.2
-    room = await make_room()
-    ghost = Identity("ghost", guest=True, key="session.ghost")
-    await presence.store.aadd(room.pk, presence.entry("gone", ghost), time.time() + 1.5)
-    ada = await joined("ada")
-    assert names(await presence_showing(ada, 2)) == ["ada", "ghost"]
-    # Nothing else happens in the room: the heartbeat notices and pushes the truth.
-    assert names(await presence_showing(ada, 1)) == ["ada"]
-    await ada.disconnect()
+@needs_redis
+@pytest.mark.timeout(90)
+async def test_someone_whose_process_died_drops_out_by_expiry(server_env):
+    """A server process killed with a socket open says no goodbye: its entry is no longer
+    refreshed, expires, and the room on another process is told and draws them gone."""
+    env = {**server_env, "PRESENCE_HEARTBEAT": "0.5", "PRESENCE_TTL": "2"}
+    doomed, other = Server(env).start(), Server(env).start()
+    try:
+        ghost = await room_socket(doomed, "expiry", join(doomed.url, "Expiry", "ghost"))
+        ada_cookies = join(other.url, "Expiry", "ada")
+        ada = await room_socket(other, "expiry", ada_cookies)
+        assert names(await presence_frame_with(ada, 2)) == ["ada", "ghost"]
+        doomed.stop(signal.SIGKILL)
+        # Nothing else happens in the room: only the entry's expiry can tell.
+        assert names(await presence_frame_with(ada, 1)) == ["ada"]
+        # A page drawn now by the living process lists ada alone too.
+        opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(ada_cookies))
+        page = opener.open(other.url + "/rooms/expiry/").read().decode()
+        assert "Here now: 1" in page and ">ghost" not in page
+        await ada.close()
+        ghost.transport.abort()  # its server is gone; nothing to close politely
+    finally:
+        doomed.stop()
+        other.stop()
 
 
 async def test_comings_and_goings_are_coalesced_not_pushed_per_join(live):
