@@ -73,6 +73,25 @@ async def receive_message(socket) -> str:
             return push
 
 
+async def next_is(socket, marker: str) -> str:
+    """The next frame `socket` receives carries `marker`, and only it: proof that nothing
+    came before it.
+
+    Cause the marker after the action that must send this socket nothing: a message said
+    in its room by someone else, or a frame of its own whose answer is known. What reaches
+    one socket arrives in order: group events through one channel per process, a room's
+    changes through the socket's feed in revision order (a missing one read from the record
+    first), a frame's replies before the next frame is read. So whatever the action sent
+    it comes first, even a change stored but never pushed, which the once-a-second check
+    would only bring later: the marker's revision comes after it, and a read from the
+    record brings the two in one frame, so a marker message must come alone. A short
+    wait for silence proves none of this; that check runs every second or two."""
+    received = await socket.receive_from(timeout=5)
+    assert marker in received, f"before {marker!r} came: {received[:400]!r}"
+    assert received.count("data-seq=") <= 1, f"{marker!r} came with more: {received!r}"
+    return received
+
+
 async def make_room(name="Django Girls") -> Room:
     return await database_sync_to_async(Room.objects.for_name)(name)
 

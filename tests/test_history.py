@@ -5,6 +5,7 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+from channels.db import database_sync_to_async
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -15,6 +16,7 @@ from rooms import history
 from rooms.models import Message, Room
 from rooms.templatetags.chat import chat, day_label, mention_tag
 
+from .helpers import frame, make_room, open_socket, receive_message
 from .xss import PAYLOADS
 
 
@@ -201,8 +203,14 @@ def test_line_breaks_are_kept():
     assert chat("one\ntwo\n\nthree") == "one<br>two<br><br>three"
 
 
-@pytest.mark.parametrize("payload", PAYLOADS)
-def test_the_xss_corpus_stays_text(payload):
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_channel_layer")
+@pytest.mark.parametrize(
+    "payload", [*PAYLOADS, "<script>alert(1)</script><img src=x onerror=alert(2)>"]
+)
+async def test_the_xss_corpus_stays_text_live_and_in_history(client, payload):
+    """Formatted, pushed live, and drawn in the room's page, by someone whose name is
+    markup too."""
     html = chat(payload)
     assert "<" not in html.replace("<br>", "")
     assert (
@@ -213,6 +221,21 @@ def test_the_xss_corpus_stays_text(payload):
         .replace("&amp;", "&")
         == payload
     )
+    room = await make_room("Payload Room")
+    socket = await open_socket(room.slug, "<b>eve</b>")
+    assert (await socket.connect())[0]
+    await socket.send_to(frame(payload))
+    push = await receive_message(socket)
+    await socket.disconnect()
+    assert "<script" not in push and "<img" not in push
+    await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "bob"})
+    page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
+    for drawn in (push, page):
+        body = drawn.split('<p class="message__body" dir="auto">', 1)[1].split("</p>", 1)[0]
+        assert body == html
+        assert "<" not in body and ">" not in body and '"' not in body
+        assert payload not in drawn or "<" not in payload
+        assert "&lt;b&gt;eve&lt;/b&gt;" in drawn and "<b>eve</b>" not in drawn
 
 
 class Tags(HTMLParser):

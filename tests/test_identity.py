@@ -448,7 +448,9 @@ async def test_logging_in_elsewhere_leaves_the_members_sockets_open():
 # 7. Sockets only from this site's pages: scheme, host and port.
 
 
-def socket_from(origin: str | None, host: str = "127.0.0.1:8000") -> WebsocketCommunicator:
+def socket_from(
+    origin: str | None, host: str = "127.0.0.1:8000", path: str = "/ws/rooms/django-girls/"
+) -> WebsocketCommunicator:
     from config.asgi import application
 
     key = make_session("ada")
@@ -456,7 +458,7 @@ def socket_from(origin: str | None, host: str = "127.0.0.1:8000") -> WebsocketCo
     headers = [(b"host", host.encode()), (b"cookie", cookie.encode())]
     if origin is not None:
         headers.append((b"origin", origin.encode()))
-    return WebsocketCommunicator(application, "/ws/rooms/django-girls/", headers=headers)
+    return WebsocketCommunicator(application, path, headers=headers)
 
 
 @pytest.mark.parametrize(
@@ -469,18 +471,21 @@ def socket_from(origin: str | None, host: str = "127.0.0.1:8000") -> WebsocketCo
         ("http://127.0.0.1", False),
         ("http://127.0.0.1:8001", False),
         ("http://127.0.0.1:99999", False),
+        ("https://evil.example", False),
         ("null", False),
         ("", False),
         (None, False),
     ],
 )
 async def test_socket_origins_are_compared_by_scheme_host_and_port(origin, accepted):
+    """Every socket, the room's and the lobby's."""
     await make_room()
-    socket = await database_sync_to_async(socket_from)(origin)
-    connected, _ = await socket.connect()
-    assert connected is accepted
-    if connected:
-        await socket.disconnect()
+    for path in ("/ws/rooms/django-girls/", "/ws/lobby/"):
+        socket = await database_sync_to_async(socket_from)(origin, path=path)
+        connected, _ = await socket.connect()
+        assert connected is accepted, path
+        if connected:
+            await socket.disconnect()
 
 
 @pytest.mark.parametrize(

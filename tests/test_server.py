@@ -4,7 +4,6 @@ import asyncio
 import json
 
 import pytest
-import websockets
 
 from .helpers import REDIS_URL, needs_redis
 from .servers import join, message_with, room_socket
@@ -21,15 +20,6 @@ async def test_two_clients_chat_through_a_real_server(server):
         await message_with(bob, "hi bob")
         await bob.send(json.dumps({"message": "hi ada"}))
         await message_with(ada, "hi ada")
-
-
-async def test_socket_without_session_is_closed_with_4003(server):
-    async with websockets.connect(
-        server.url.replace("http", "ws") + "/ws/rooms/anything/", origin=server.url
-    ) as socket:
-        with pytest.raises(websockets.ConnectionClosed) as closed:
-            await socket.recv()
-    assert closed.value.rcvd.code == 4003
 
 
 @needs_redis
