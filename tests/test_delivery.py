@@ -55,8 +55,16 @@ async def test_load_many_sockets_several_senders_nothing_lost(two_servers):
     total = senders * per_sender
     one, two = two_servers
     sessions = [join(one.url, "Load", f"user{n}") for n in range(20)]
+    # No client keepalive: a sender's pong waits behind its queued messages, and on a busy
+    # machine the client would close the socket itself (1011) before the server got to it.
     clients = [
-        await room_socket((one, two)[n % 2], "load", sessions[n % len(sessions)], max_queue=None)
+        await room_socket(
+            (one, two)[n % 2],
+            "load",
+            sessions[n % len(sessions)],
+            max_queue=None,
+            ping_interval=None,
+        )
         for n in range(sockets)
     ]
     received: list[list[int]] = [[] for _ in clients]
