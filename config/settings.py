@@ -183,6 +183,10 @@ LOBBY_HOURS = float(os.environ.get("LOBBY_HOURS", "24"))
 # A page more than CATCH_UP_BOUND changes behind gets the room's newest page drawn fresh
 # instead of every change it missed (rooms/delivery.py).
 CATCH_UP_BOUND = int(os.environ.get("CATCH_UP_BOUND", "1000"))
+# The once-a-second recheck (rooms/recovery.py) that fills a socket from the database when
+# a push never came. Keep it on: it is what brings a lost last push after a Redis restart.
+# Tests of the live path switch it off, so that only the live path can deliver.
+LIVE_RECHECK = env_flag("LIVE_RECHECK", default=True)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

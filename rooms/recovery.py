@@ -12,6 +12,7 @@ import asyncio
 import logging
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from .delivery import RoomFeed
 from .models import Room
@@ -26,6 +27,8 @@ _task: asyncio.Task | None = None
 
 def watch(feed: RoomFeed, room_id: int) -> None:
     global _task
+    if not settings.LIVE_RECHECK:
+        return  # switched off: nothing is watched and the check never starts
     _feeds[feed] = room_id
     if _task is None or _task.done() or _task.get_loop() is not asyncio.get_running_loop():
         _task = asyncio.get_running_loop().create_task(_check_forever())

@@ -95,10 +95,11 @@ def server(server_env):
 
 @pytest.fixture
 def two_servers(server_env):
-    """Two server processes sharing the database and Redis."""
-    from .servers import Server
+    """Two server processes sharing the database and Redis, with the once-a-second recheck
+    off: what crosses between them crosses live, or not at all."""
+    from .servers import Server, live_path_only
 
-    servers = [Server(server_env).start(), Server(server_env).start()]
+    servers = [Server(live_path_only(server_env)).start() for _ in range(2)]
     yield servers
     for process in servers:
         process.stop()

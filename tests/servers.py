@@ -48,6 +48,19 @@ def server_environment(database_url: str) -> dict[str, str]:
     return env
 
 
+def live_path_only(env: dict[str, str]) -> dict[str, str]:
+    """The servers' settings with the once-a-second recheck (rooms/recovery.py) off: a push
+    that never came is then never filled from the database, so a test of the live path
+    fails when the live path is broken instead of passing a second later."""
+    return {**env, "LIVE_RECHECK": "off"}
+
+
+# How long a push may take to reach a socket in tests of the live path: well under the
+# recheck's second, and under the gap filler's wait (rooms/delivery.py GAP_WAIT), so a
+# message brought by either of them misses it.
+LIVE_WITHIN = 0.5  # seconds
+
+
 def manage(env: dict[str, str], *args: str) -> None:
     subprocess.run([sys.executable, "manage.py", *args, "-v", "0"], cwd=ROOT, env=env, check=True)
 

@@ -8,7 +8,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from .helpers import needs_redis
 from .pages import bodies, enter, log, say, serious_violations
-from .servers import Server, run_python
+from .servers import LIVE_WITHIN, Server, run_python
 
 pytestmark = pytest.mark.e2e
 
@@ -252,6 +252,8 @@ def test_a_page_whose_process_died_shows_edits_made_through_another(browser, two
     expect(bodies(ada)).to_have_text(["first", "second, edited again"], timeout=30_000)
     expect(log(ada).locator(".message__tombstone")).to_have_text(["Message deleted"])
     assert ada.evaluate("window.notReloaded") is True
-    # And live again both ways.
+    # And live again both ways (the recheck is off: conftest.py two_servers).
     say(ada, "back")
-    expect(bodies(bob).last).to_have_text("back")
+    expect(bodies(bob).last).to_have_text("back", timeout=LIVE_WITHIN * 1000)
+    say(bob, "and forth")
+    expect(bodies(ada).last).to_have_text("and forth", timeout=LIVE_WITHIN * 1000)

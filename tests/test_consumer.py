@@ -10,7 +10,10 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from rooms.broadcast import MESSAGE_EVENT
+from rooms.delivery import GAP_WAIT
 from rooms.models import Message, Room
+from rooms.recovery import CHECK_EVERY
 
 from .helpers import (
     frame,
@@ -345,33 +348,48 @@ async def test_catch_up_frames_are_rate_limited_per_socket(settings):
     await bob.disconnect()
 
 
-async def test_a_lost_delivery_is_filled_from_the_record_before_the_next_push():
+async def test_a_lost_delivery_is_filled_from_the_record_before_the_next_push(settings):
+    settings.LIVE_RECHECK = False  # only the gap filler can bring seq 1 and 2
     room = await make_room()
     ada = await joined_socket()
     await post_quietly(room, 2)  # seq 1 and 2 never pushed: dropped on a full channel
     bob = await joined_socket(name="bob")
-    await bob.send_to(frame("three"))
+    await bob.send_to(frame("three"))  # its push, through the hub, shows the gap
     received = []
     while len(received) < 3:
-        received += seqs(await ada.receive_from(timeout=5))
+        received += seqs(await ada.receive_from(timeout=GAP_WAIT + 1))
     assert received == [1, 2, 3]
     await ada.disconnect()
     await bob.disconnect()
 
 
-async def test_pushes_that_overtake_each_other_arrive_once_and_in_order():
+async def test_pushes_that_overtake_each_other_arrive_once_and_in_order(settings):
     from rooms.broadcast import group_name, message_event
 
+    settings.LIVE_RECHECK = False  # the feed alone: holding pushes, then the gap filler
     room = await make_room()
     ada = await joined_socket()
-    await post_quietly(room, 2)
-    first, second = await database_sync_to_async(lambda: list(room.messages.all()))()
-    layer = get_channel_layer()
-    for message in (second, first):  # another process's push overtakes this one's
-        await layer.group_send(group_name(room.pk), message_event(message))
-    received = seqs(await ada.receive_from()) + seqs(await ada.receive_from())
-    assert received == [1, 2]
-    assert await ada.receive_nothing()
+    await post_quietly(room, 4)
+    messages = await database_sync_to_async(lambda: list(room.messages.order_by("seq")))()
+
+    async def push(seq: int) -> None:
+        # The event publish() sends, through the layer and this process's hub.
+        await get_channel_layer().group_send(group_name(room.pk), message_event(messages[seq - 1]))
+
+    # Another process's push overtakes this one's by a moment: held, then both in order.
+    await push(2)
+    await push(1)
+    assert seqs(await ada.receive_from()) + seqs(await ada.receive_from()) == [1, 2]
+    # Overtaken for longer than the feed waits: the gap is read from the record...
+    await push(4)
+    assert seqs(await ada.receive_from(timeout=GAP_WAIT + 1)) == [3, 4]
+    # ...and the late push, and a repeat, are not shown again: the next push comes next.
+    await push(3)
+    await push(4)
+    await post_quietly(room, 1, start=4)
+    messages = await database_sync_to_async(lambda: list(room.messages.order_by("seq")))()
+    await push(5)
+    assert seqs(await ada.receive_from()) == [5]
     await ada.disconnect()
 
 
@@ -395,14 +413,27 @@ async def test_the_room_page_carries_the_cursor(client):
     assert 'hx-trigger="htmx:wsOpen from:closest .room"' in page
 
 
-async def test_a_lost_last_push_still_arrives_from_the_record():
-    """Nothing follows the lost push to reveal the gap: the per-process check finds it."""
-    room = await make_room()
-    ada = await joined_socket()
-    await post_quietly(room, 2)
-    received = []
-    while len(received) < 2:
-        received += seqs(await ada.receive_from(timeout=5))
-    assert received == [1, 2]
-    assert await ada.receive_nothing(timeout=2.5)
+async def test_a_lost_last_push_still_arrives_from_the_record(settings, monkeypatch):
+    """Nothing follows the lost push to reveal the gap: the once-a-second recheck
+    (rooms/recovery.py, LIVE_RECHECK) finds it. The safety net's own test."""
+    settings.LIVE_RECHECK = True
+    await make_room()
+    ada, bob = await joined_socket(name="ada"), await joined_socket(name="bob")
+    layer = get_channel_layer()
+    group_send = layer.group_send
+
+    async def lose_messages(group: str, event: dict) -> None:
+        if event["type"] != MESSAGE_EVENT:
+            await group_send(group, event)
+
+    monkeypatch.setattr(layer, "group_send", lose_messages)
+    await bob.send_to(frame("lost on the way"))  # stored and acknowledged; its push lost
+    push = await ada.receive_from(timeout=CHECK_EVERY * 2 + 1)
+    assert "lost on the way" in push and seqs(push) == [1]
+    # Once: with pushes back, the next message is the next thing ada gets.
+    monkeypatch.setattr(layer, "group_send", group_send)
+    await bob.send_to(frame("and the next"))
+    push = await ada.receive_from()
+    assert "and the next" in push and seqs(push) == [2]
     await ada.disconnect()
+    await bob.disconnect()
