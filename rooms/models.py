@@ -36,6 +36,14 @@ MESSAGE_KEY_MAX_LENGTH = 64
 BAD_MESSAGE_KEY = "This message's key is not valid; reload the page and send it again."
 
 
+def record_number(value: object) -> int | None:
+    """An id, sequence number or revision as pages send it (a string of digits); None for
+    anything else: no signs, spaces, other digits or numbers too big for the database."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
+
+
 def validate_message_key(value: str) -> None:
     if not MESSAGE_KEY.fullmatch(value):
         raise ValidationError(BAD_MESSAGE_KEY, code="bad_key")
