@@ -32,7 +32,7 @@ run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
-# Production: uvicorn workers, one per core, on one port, DEBUG off (see docs/deploy.md).
+# Production: one uvicorn worker per core on one port, DEBUG off (see docs/deploy.md).
 serve: static
 	env $(SERVICES) $(PY) manage.py migrate --noinput
 	env $(SERVICES) $(PY) manage.py serve --host $(HOST) --port $(PORT)

@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from . import editing
-from .broadcast import publish_sync
 from .models import Message, Room
 
 
@@ -21,7 +20,7 @@ class MessageAdmin(admin.ModelAdmin):
     readonly_fields = ["seq", "revision", "edited", "deleted"]
 
     def has_add_permission(self, request) -> bool:
-        # Messages are said in rooms (Room.post), where they get their place in the room.
+        # Messages are said in rooms (rooms/posting.py), where they get their place.
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
@@ -29,10 +28,9 @@ class MessageAdmin(admin.ModelAdmin):
         return False
 
     def delete_model(self, request, obj: Message) -> None:
-        """Deleting here leaves a tombstone in the room, live for everyone in it."""
-        message, changed = editing.moderate(obj)
-        if changed:
-            publish_sync(message)
+        """Deleting here leaves a tombstone in the room, live for everyone in it and in
+        the lobby (rooms/editing.py announces it)."""
+        editing.moderate(obj)
 
     def delete_queryset(self, request, queryset) -> None:
         for message in queryset.select_related("room"):

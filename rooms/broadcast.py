@@ -1,17 +1,15 @@
-"""Render a fragment once and send the same bytes to every socket in a room."""
+"""Drawing what sockets are sent: each fragment rendered once, the same bytes for everyone.
 
-import logging
+rooms/events.py sends what is drawn here to a room's group.
+"""
+
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from .models import Message
-
-log = logging.getLogger(__name__)
 
 # Group events; rooms/fanout.py hands each to the group's sockets' handlers.
 # RoomConsumer.room_message: a drawn message, in the room's order.
@@ -80,38 +78,3 @@ def message_event(message: Message) -> dict:
     group = group_name(message.room_id)
     html = render_messages([message])
     return {"type": MESSAGE_EVENT, "group": group, "revision": message.revision, "html": html}
-
-
-async def publish(message: Message) -> None:
-    """Tell everyone in the message's room about it, new, edited or deleted: one render,
-    one group send. The same element id replaces an older copy on the page."""
-    try:
-        event = message_event(message)
-        await get_channel_layer().group_send(event["group"], event)
-    except Exception:
-        # The message is stored, so it is not lost: readers fill the gap from the
-        # database when the layer is back (see rooms/recovery.py).
-        log.warning("broadcast of message %s failed; readers will catch up", message.pk)
-
-
-publish_sync = async_to_sync(publish)
-
-
-async def send_fragment(group: str, html: str) -> None:
-    """Send one rendered fragment to every socket in a group, as is."""
-    try:
-        event = {"type": FRAGMENT_EVENT, "group": group, "html": html}
-        await get_channel_layer().group_send(group, event)
-    except Exception:
-        # Live extras only: the page shows the truth again on the next change or reload.
-        log.warning("fragment for %s was not sent", group)
-
-
-def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
-    """Close every socket opened under an identity (logged out, renamed, or the account
-    changed: a new password, deactivated), telling their pages first why, and who this
-    browser is now (`now`, an Identity; None: nobody).
-    Drawn once: every page of that identity gets the same bytes."""
-    html = render_push("identity_ended", now=now, ended=True, account=account_changed)
-    event = {"type": IDENTITY_ENDED_EVENT, "group": key, "html": html}
-    async_to_sync(get_channel_layer().group_send)(key, event)

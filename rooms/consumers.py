@@ -20,12 +20,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, fanout, identity, limits, lobby, memory, presence, recovery, typists
+from . import about, editing, events, fanout, identity, limits, memory, presence, recovery, typists
 from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog, watch
-from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
+from .broadcast import group_name, render_push, sent_ack
 from .caps import CLOSE_TOO_MANY, caps
 from .delivery import Asked, RoomFeed, newest_page
-from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Message, Room
+from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Message, Room, record_number
 from .outbox import outbox
 
 log = logging.getLogger(__name__)
@@ -99,19 +99,16 @@ def frame_key(frame: dict[str, Any]) -> str | None:
 
 def frame_cursor(frame: dict[str, Any]) -> int:
     """The room's last revision the page has seen."""
-    value = frame["after"]
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    raise FrameError("The page is out of date; please reload it.")
+    if (revision := record_number(frame["after"])) is None:
+        raise FrameError("The page is out of date; please reload it.")
+    return revision
 
 
 def frame_message_id(frame: dict[str, Any], key: str) -> int:
     """Which message an edit or delete frame is about: its id, as a form sends it."""
-    value = frame[key]
-    # Digits only, as for the cursor: no signs, spaces or numbers too big for the database.
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    raise FrameError(UNREADABLE)
+    if (pk := record_number(frame[key])) is None:
+        raise FrameError(UNREADABLE)
+    return pk
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
@@ -239,40 +236,74 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         try:
             frame = parse_frame(text_data)
-            if "after" in frame:
-                if self.feed.ask(frame_cursor(frame)) is Asked.TOO_OFTEN:
-                    raise FrameError(CATCH_UP_TOO_OFTEN)
-            elif "typing" in frame:
-                if self.typing.allow() and (
-                    await limits.acheck("typing", person=self.me.key, address=self.me.address)
-                    is None
-                ):
-                    await send_fragment(
-                        self.group, typists.cue(self.me.name, self.me.guest, self.me.key)
-                    )
-            elif field := next((f for f in about.FIELDS if f in frame), None):
-                await self.change_about(field, frame[field])
-            elif "edit" in frame:
-                await self.edit(frame_message_id(frame, "edit"), frame_text(frame))
-            elif "remove" in frame:
-                # Not "delete": htmx reads form values through an object whose
-                # delete() method hides a field of that name.
-                await self.delete(frame_message_id(frame, "remove"))
-            else:
-                text = frame_text(frame)
-                try:
-                    key = frame_key(frame)
-                except FrameError as error:
-                    # The refused text goes back into the box: nothing typed is lost.
-                    await self.send(render_push("error", error=str(error), text=text))
-                    return
-                await self.post(text, key)
+            # A frame's kind is the first field of the table it carries; none: a message.
+            kind = next((kind for kind in FRAME_KINDS if kind in frame), None)
+            await FRAME_KINDS.get(kind, RoomConsumer.on_message)(self, frame)
         except FrameError as error:
             await self.send(render_push("error", error=str(error)))
 
-    async def post(self, text: str, key: str | None) -> None:
+    # Each handler: read the frame, call the domain, answer this socket. Everyone else
+    # hears of a change from rooms/events.py, once it is stored.
+
+    async def on_catch_up(self, frame: dict[str, Any]) -> None:
+        if self.feed.ask(frame_cursor(frame)) is Asked.TOO_OFTEN:
+            raise FrameError(CATCH_UP_TOO_OFTEN)
+
+    async def on_typing(self, frame: dict[str, Any]) -> None:
+        # A live cue, not a change: nothing is stored, and a refused one is just not shown.
+        me = self.me
+        if self.typing.allow() and (
+            await limits.acheck("typing", person=me.key, address=me.address) is None
+        ):
+            await events.send_fragment(self.group, typists.cue(me.name, me.guest, me.key))
+
+    async def on_about(self, frame: dict[str, Any]) -> None:
+        field = next(f for f in about.FIELDS if f in frame)
+        if not isinstance(value := frame[field], str):
+            raise FrameError(UNREADABLE)
         try:
-            message = await outbox().post(self.room, self.me, text, key)
+            await events.call(about.change, self.room, self.me, field, value)
+        except ValidationError as error:
+            reasons = " ".join(error.message_dict.get(field, error.messages))
+            await self.send(render_push("about_error", error=reasons))
+            return
+        await self.send(render_push("about_error", error=""))
+
+    async def on_edit(self, frame: dict[str, Any]) -> None:
+        pk, text = frame_message_id(frame, "edit"), frame_text(frame)
+        await self.change(editing.edit_message, self.room, self.me, pk, text)
+
+    async def on_remove(self, frame: dict[str, Any]) -> None:
+        pk = frame_message_id(frame, "remove")
+        await self.change(editing.delete_message, self.room, self.me, pk, self.scope.get("user"))
+
+    async def change(self, domain_function, *args) -> None:
+        """Edit or delete through the domain; a refusal is told to this socket alone."""
+        try:
+            message, changed = await events.call(domain_function, *args)
+        except ValidationError as error:
+            reason = " ".join(error.message_dict.get("body", error.messages))
+            await self.send(render_push("error", error=reason))
+            return
+        except editing.Refused as error:
+            await self.send(render_push("error", error=str(error)))
+            return
+        if not changed:
+            # Nobody else hears of it: this page alone closes its form.
+            await self.send(render_push("unchanged", message=message))
+        await self.send(sent_ack())
+
+    async def on_message(self, frame: dict[str, Any]) -> None:
+        text = frame_text(frame)
+        try:
+            key = frame_key(frame)
+        except FrameError as error:
+            # The refused text goes back into the box: nothing typed is lost.
+            await self.send(render_push("error", error=str(error), text=text))
+            return
+        try:
+            # Batched with other sockets' posts: rooms/outbox.py.
+            await outbox().post(self.room, self.me, text, key)
         except ValidationError as error:
             # Nothing typed is lost: a page that sent a key keeps the text in its
             # "Not sent yet" list and matches this refusal by the key; for an older
@@ -282,49 +313,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
                 render_push("error", error=reasons, key=key, text=None if key else text)
             )
             return
-        if not message.repeated:  # a repeat was announced the first time
-            await publish(message)
-            lobby.touch(self.room.pk)
         # A repeated key gets the very acknowledgement the first one got.
         await self.send(sent_ack(key))
-
-    async def change_about(self, field: str, value: Any) -> None:
-        if not isinstance(value, str):
-            raise FrameError(UNREADABLE)
-        try:
-            room = await database_sync_to_async(about.change)(self.room, self.me, field, value)
-        except ValidationError as error:
-            reasons = " ".join(error.message_dict.get(field, error.messages))
-            await self.send(render_push("about_error", error=reasons))
-            return
-        await send_fragment(self.group, render_push("about", room=room))
-        await self.send(render_push("about_error", error=""))
-        lobby.touch(room.pk)
-
-    async def edit(self, pk: int, text: str) -> None:
-        await self.change(editing.edit_message, self.room, self.me, pk, text)
-
-    async def delete(self, pk: int) -> None:
-        await self.change(editing.delete_message, self.room, self.me, pk, self.scope.get("user"))
-
-    async def change(self, domain_function, *args) -> None:
-        """Edit or delete through the domain; a refusal is told to this socket alone."""
-        try:
-            message, changed = await database_sync_to_async(domain_function)(*args)
-        except ValidationError as error:
-            reason = " ".join(error.message_dict.get("body", error.messages))
-            await self.send(render_push("error", error=reason))
-            return
-        except editing.Refused as error:
-            await self.send(render_push("error", error=str(error)))
-            return
-        if changed:
-            # Everyone, this page included, gets the message redrawn in place.
-            await publish(message)
-            lobby.touch(self.room.pk)
-        else:
-            await self.send(render_push("unchanged", message=message))
-        await self.send(sent_ack())
 
     async def room_message(self, event: dict[str, Any]) -> None:
         await self.feed.push(event["revision"], event["html"])
@@ -341,3 +331,15 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if html := event.get("html"):
             await self.send(html)
         await self.close(code=CLOSE_IDENTITY_ENDED, reason="You left; reload the page.")
+
+
+# What a frame asks for, by the first of these fields it carries ("remove", not
+# "delete": htmx reads form values through an object whose delete() method hides a
+# field of that name). A frame with none of them is a message.
+FRAME_KINDS = {
+    "after": RoomConsumer.on_catch_up,
+    "typing": RoomConsumer.on_typing,
+    **dict.fromkeys(about.FIELDS, RoomConsumer.on_about),
+    "edit": RoomConsumer.on_edit,
+    "remove": RoomConsumer.on_remove,
+}

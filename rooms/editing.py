@@ -1,17 +1,16 @@
 """Changing what was said: authors edit and delete their own messages, staff delete any.
 
-One path for sockets, plain forms and the admin alike. Permissions are decided
-here, on the server, from the identity and the account; the page only hides the
-controls a viewer can't use.
+One path for sockets, plain forms and the admin alike: each change is stored under
+the room's lock and announced once committed (rooms/events.py). Permissions are
+decided here, on the server, from the identity and the account; the page only hides
+the controls a viewer can't use.
 """
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
 
-from . import limits
+from . import events, limits
 from .identity import Identity
 from .models import Message, Room
-from .posting import RATE_LIMITED
 
 
 class Refused(Exception):
@@ -49,8 +48,9 @@ def can_delete(message: Message, me: Identity | None, user=None) -> bool:
 def edit_message(room: Room, me: Identity, pk: int, text: str) -> tuple[Message, bool]:
     """New text for one's own message: counted and checked like a new message.
 
-    Returns the message and whether it changed (same text: nothing stored).
-    Raises Refused, or ValidationError on `body` (RATE_LIMITED when over the limit).
+    Returns the message and whether it changed (same text: nothing stored, nothing
+    announced). Raises Refused, or ValidationError on `body` (limits.RATE_LIMITED when
+    over the limit).
     """
 
     def rewrite(message: Message) -> bool:
@@ -58,9 +58,8 @@ def edit_message(room: Room, me: Identity, pk: int, text: str) -> tuple[Message,
             raise Refused(NOT_YOURS_TO_EDIT)
         return message.rewrite(text)
 
-    if refusal := limits.check("message", person=me.key, address=me.address):
-        raise ValidationError({"body": ValidationError(refusal, code=RATE_LIMITED)})
-    return _revise(room, pk, rewrite)
+    limits.enforce("message", "body", person=me.key, address=me.address)
+    return _revise(room, pk, rewrite, events.Edited)
 
 
 def delete_message(room: Room, me: Identity | None, pk: int, user=None) -> tuple[Message, bool]:
@@ -75,16 +74,20 @@ def delete_message(room: Room, me: Identity | None, pk: int, user=None) -> tuple
             raise Refused(NOT_YOURS_TO_DELETE)
         return message.erase()
 
-    return _revise(room, pk, erase)
+    return _revise(room, pk, erase, events.Deleted)
 
 
 def moderate(message: Message) -> tuple[Message, bool]:
     """Delete a message as staff (the admin decides who may); the row stays as a tombstone."""
-    return message.room.revise(message.pk, Message.erase)
+    return _revise(message.room, message.pk, Message.erase, events.Deleted)
 
 
-def _revise(room: Room, pk: int, change) -> tuple[Message, bool]:
+def _revise(room: Room, pk: int, change, event: type[events.MessageChanged]):
+    """Change one message under the room's lock; announce it once committed if it changed."""
     try:
-        return room.revise(pk, change)
+        message, changed = room.revise(pk, change)
     except Message.DoesNotExist:
         raise Refused(NOT_HERE, status=404) from None
+    if changed:
+        events.emit(event(message))
+    return message, changed

@@ -56,7 +56,7 @@ class JoinForm(forms.Form):
 
 
 class MessageForm(forms.Form):
-    """The composer's plain POST; the rules live on the model (Room.post), and the
+    """The composer's plain POST; the rules live on the model (Message.body), and the
     box itself is drawn by templates/rooms/_composer_input.html for page and push."""
 
     message = forms.CharField(

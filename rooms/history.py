@@ -7,7 +7,7 @@ of the (room, seq) unique index.
 
 from dataclasses import dataclass
 
-from .models import HISTORY_LENGTH, Message, Room
+from .models import HISTORY_LENGTH, Message, Room, record_number
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,4 @@ def after(room: Room, seq: int, size: int = HISTORY_LENGTH) -> Page:
 
 def cursor(value: str | None) -> int | None:
     """A sequence number from a query string; anything else is no cursor at all."""
-    if value and value.isascii() and value.isdigit() and len(value) < 19:
-        return int(value)
-    return None
+    return record_number(value)

@@ -14,6 +14,7 @@ import time
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 
 # Per person: action: (how many, per how many seconds, what the person is told).
 # Edits count as messages. A refused typing cue is not shown to anyone, nor its reason.
@@ -59,6 +60,21 @@ def check(action: str, *, person: str | None = None, address: str | None = None)
         if not counted(f"{action}:ip.{network(address)}", count, seconds):
             return ADDRESS_REFUSALS[action]
     return None
+
+
+# The code of a refusal over a limit, so a page answers it with 429, not 400.
+RATE_LIMITED = "rate"
+
+
+def enforce(action: str, field: str, *, person: str, address: str | None) -> None:
+    """Count one `action` by a person changing something; over a limit, raise
+    ValidationError on the form field it concerns, with the code RATE_LIMITED."""
+    if refusal := check(action, person=person, address=address):
+        raise ValidationError({field: ValidationError(refusal, code=RATE_LIMITED)})
+
+
+def is_rate_limited(error: ValidationError, field: str = "body") -> bool:
+    return any(e.code == RATE_LIMITED for e in error.error_dict.get(field, []))
 
 
 async def acheck(

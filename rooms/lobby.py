@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import presence
-from .broadcast import render_push, send_fragment
+from . import events, presence
+from .broadcast import render_push
 from .models import Message, Room
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ def touch_now(room_id: int) -> None:
         return
     try:
         html = draw(cards_for({room_id}))
-        async_to_sync(send_fragment)(GROUP, html)
+        async_to_sync(events.send_fragment)(GROUP, html)
     except Exception:
         log.warning("lobby: could not push room %s", room_id)
 
@@ -127,4 +127,4 @@ async def _run() -> None:
         except Exception:
             log.warning("lobby: could not draw rooms %s", sorted(rooms))
             continue
-        await send_fragment(GROUP, draw(cards))
+        await events.send_fragment(GROUP, draw(cards))

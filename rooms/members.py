@@ -9,7 +9,7 @@ import logging
 
 from django.db import IntegrityError, transaction
 
-from .broadcast import end_identity
+from .events import end_identity
 from .identity import member_key
 from .models import MemberName
 from .names import name_keys

@@ -1,10 +1,12 @@
 """The record: rooms and the messages said in them.
 
-Every message is stored before anyone sees it; forms, sockets and the admin
-all post through ``Room.post`` so the rules live in one place. Edits and
-deletions go through ``Room.revise``: every change (a new message, an edit, a
-deletion) takes the room's next revision, so a page that knows the last
-revision it saw can be sent exactly what changed since.
+Every message is stored before anyone sees it. The rules for a message's text live
+on ``Message`` (its fields' validators), so every way of saying something keeps
+them: forms and sockets post through rooms/posting.py, which stores with
+``store_messages``; edits and deletions (rooms/editing.py, the admin too) go
+through ``Room.revise``. Every change (a new message, an edit, a deletion) takes
+the room's next revision, so a page that knows the last revision it saw can be
+sent exactly what changed since.
 """
 
 import hashlib
@@ -34,6 +36,14 @@ HISTORY_LENGTH = 50
 MESSAGE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MESSAGE_KEY_MAX_LENGTH = 64
 BAD_MESSAGE_KEY = "This message's key is not valid; reload the page and send it again."
+
+
+def record_number(value: object) -> int | None:
+    """An id, sequence number or revision as pages send it (a string of digits); None for
+    anything else: no signs, spaces, other digits or numbers too big for the database."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
+        return int(value)
+    return None
 
 
 def validate_message_key(value: str) -> None:
@@ -105,10 +115,6 @@ class Room(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("rooms:room", kwargs={"slug": self.slug})
 
-    def messages_after(self, seq: int, limit: int) -> list["Message"]:
-        """The next messages after seq, in order: what a page that has seq is missing."""
-        return list(self.messages.filter(seq__gt=seq).order_by("seq")[:limit])
-
     def changes_after(self, revision: int, limit: int) -> list["Message"]:
         """Messages posted, edited or deleted after `revision`, in the order they changed.
 
@@ -120,7 +126,10 @@ class Room(models.Model):
     def post(
         self, author: str, text: str, *, guest: bool = True, author_key: str = ""
     ) -> "Message":
-        """Validate and store a message; raises ValidationError for bad text.
+        """Validate and store one message, and announce nothing: a room's past, as tests
+        and scripts set it up (or a message whose push was lost). People's messages go
+        through rooms/posting.py, which counts them, answers repeats and announces them.
+        Raises ValidationError for bad text.
 
         `author_key` is the author's identity key (rooms/identity.py): only its holder may edit.
         """
@@ -157,7 +166,7 @@ class Room(models.Model):
         whether it changed; raises Message.DoesNotExist for a message not in this room.
         """
         with transaction.atomic():
-            # Locks the room row, as Room.post's UPDATE does: revisions follow commit order.
+            # Locks the room row, as store_messages' UPDATE does: revisions follow commit order.
             locked = Room.objects.select_for_update().only("last_revision").get(pk=self.pk)
             message = self.messages.get(pk=pk)
             if not change(message):

@@ -8,8 +8,7 @@ a quiet one still stores each message at once.
 
 import asyncio
 
-from channels.db import database_sync_to_async
-
+from . import events
 from .identity import Identity
 from .loops import per_loop
 from .models import Message, Room
@@ -36,8 +35,10 @@ class Outbox:
             while self.queued:
                 batch, self.queued = self.queued, []
                 try:
-                    results = await database_sync_to_async(post_messages)(
-                        [(room, me, text, key) for room, me, text, key, _ in batch]
+                    # Stored in a database thread; each message stored is announced from
+                    # here, on the loop, before its sender is answered (rooms/events.py).
+                    results = await events.call(
+                        post_messages, [(room, me, text, key) for room, me, text, key, _ in batch]
                     )
                 except Exception as error:
                     results = [error] * len(batch)

@@ -1,4 +1,8 @@
-"""Saying something in a room: the one path every message takes, socket or form."""
+"""Saying something in a room: the one path every message takes, socket or form.
+
+Each message is counted, validated and stored, and announced once stored
+(rooms/events.py): whoever posts it only answers the one who sent it.
+"""
 
 import copy
 import secrets
@@ -6,11 +10,10 @@ import secrets
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from . import limits
+from . import events, limits
 from .identity import Identity
 from .models import Message, Room, store_messages
 
-RATE_LIMITED = "rate"
 KEY_TAKEN = "This message's key was already used for another message; please send it again."
 
 # One post: where, who, what, and the key the page made when it was written (or None).
@@ -25,8 +28,9 @@ def new_key() -> str:
 def post_message(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
     """Count the message against its author's rate limit, then validate and store it.
 
-    Raises ValidationError on `body`; a rate-limit refusal has the code RATE_LIMITED.
-    A key already stored in the room answers with that message (marked `repeated`).
+    Raises ValidationError on `body`; a rate-limit refusal has the code limits.RATE_LIMITED.
+    A key already stored in the room answers with that message (marked `repeated`,
+    announced the first time and not again).
     """
     result = post_messages([(room, me, text, key)])[0]
     if isinstance(result, ValidationError):
@@ -39,7 +43,8 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     and all that pass are stored in one transaction (one commit for the lot).
 
     A post whose key is already stored, or came earlier in the same batch, is answered
-    with the first message and neither counted nor stored again.
+    with the first message and neither counted nor stored again. Each message stored
+    is announced on commit, in the room's order.
     """
     stored = stored_with_keys({(room.pk, key) for room, _, _, key in posts if key})
     results: list[Message | ValidationError | None] = []
@@ -52,8 +57,7 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
             elif key and (room.pk, key) in first:
                 results.append(None)  # the batch's first post with this key answers it, below
             else:
-                if refusal := limits.check("message", person=me.key, address=me.address):
-                    raise ValidationError({"body": ValidationError(refusal, code=RATE_LIMITED)})
+                limits.enforce("message", "body", person=me.key, address=me.address)
                 message = room.new_message(
                     me.name, text, guest=me.guest, author_key=me.key, key=key
                 )
@@ -64,6 +68,9 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
         except ValidationError as error:
             results.append(error)
     raced = store_new(fresh)
+    for message in fresh:
+        if (message.room_id, message.key) not in raced:  # else another process stored it
+            events.emit(events.Posted(message))
     for n, ((room, me, text, key), result) in enumerate(zip(posts, results, strict=True)):
         ident = (room.pk, key)
         if ident in raced and (result is None or result is first.get(ident)):
@@ -113,7 +120,3 @@ def repeat_of(message: Message, me: Identity, text: str) -> Message | Validation
     repeated = copy.copy(message)
     repeated.repeated = True
     return repeated
-
-
-def is_rate_limited(error: ValidationError) -> bool:
-    return any(e.code == RATE_LIMITED for e in error.error_dict.get("body", []))

@@ -1,6 +1,5 @@
 from dataclasses import replace
 
-from asgiref.sync import async_to_sync
 from django.contrib.auth import login
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
@@ -14,10 +13,10 @@ from django_htmx.http import push_url
 
 from . import about as room_about
 from . import editing, history, identity, limits, lobby, presence
-from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
+from .events import end_identity
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .models import Message, Room
-from .posting import RATE_LIMITED, is_rate_limited, new_key, post_message
+from .posting import new_key, post_message
 
 
 def see_other(url: str) -> HttpResponse:
@@ -68,6 +67,11 @@ def workshop_room(request: HttpRequest, room_name: str, username: str) -> HttpRe
     return render(request, "rooms/join.html", {"form": form})
 
 
+def to_join(room: Room) -> HttpResponse:
+    """Not joined: the join form, with the room filled in."""
+    return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
+
+
 def person(request: HttpRequest) -> identity.Identity | None:
     """Who is asking, and from which address (for the per-address rate limits)."""
     me = identity.identify(request.session, request.user)
@@ -94,7 +98,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     if me is None:
         if drawn_for is not None:
             return not_sent(request, room, request.POST.get("message", ""))
-        return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
+        return to_join(room)
     form = MessageForm(request.POST or None)
     status = 200
     if request.method == "POST" and not identity.drawn_for(drawn_for, me):
@@ -108,11 +112,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
             message = post_message(room, me, form.cleaned_data["message"], form.cleaned_data["key"])
         except ValidationError as error:
             form.add_error("message", error.message_dict.get("body", error.messages))
-            status = 429 if is_rate_limited(error) else 400
+            status = 429 if limits.is_rate_limited(error) else 400
         else:
-            if not message.repeated:  # a repeat (a double click) was announced the first time
-                publish_sync(message)
-                lobby.touch_now(room.pk)
             return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         status = 400
@@ -179,7 +180,7 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
     room = get_object_or_404(Room, slug=slug)
     me = person(request)
     if me is None:
-        return redirect(f"{reverse('rooms:join')}?{urlencode({'room': room.name})}")
+        return to_join(room)
     field = next((f for f in room_about.FIELDS if f in request.POST), None)
     # The other field keeps what the room has, so only the one sent can be wrong.
     form = AboutForm({**about_values(room), **({field: request.POST[field]} if field else {})})
@@ -191,11 +192,8 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
             room = room_about.change(room, me, field, form.cleaned_data[field])
         except ValidationError as error:
             form.add_error(field, error.message_dict[field])
-            limited = any(e.code == RATE_LIMITED for e in error.error_dict[field])
-            status = 429 if limited else 400
+            status = 429 if limits.is_rate_limited(error, field) else 400
         else:
-            async_to_sync(send_fragment)(group_name(room.pk), render_push("about", room=room))
-            lobby.touch_now(room.pk)
             return see_other(room.get_absolute_url())
     return room_page(request, room, me, MessageForm(), about_form=form, status=status)
 
@@ -207,23 +205,20 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     message = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
     me = person(request)
     if me is None:
-        return redirect(f"{reverse('rooms:join')}?{urlencode({'room': message.room.name})}")
+        return to_join(message.room)
     form = MessageForm(request.POST or None)
     error, status = "", 200
     if request.method == "POST" and form.is_valid():
         try:
-            message, changed = editing.edit_message(
+            message, _ = editing.edit_message(
                 message.room, me, message.pk, form.cleaned_data["message"]
             )
         except editing.Refused as refused:
             return refuse(request, message, "Edit a message", str(refused), refused.status)
         except ValidationError as invalid:
             error = " ".join(invalid.message_dict.get("body", invalid.messages))
-            status = 429 if is_rate_limited(invalid) else 400
+            status = 429 if limits.is_rate_limited(invalid) else 400
         else:
-            if changed:
-                publish_sync(message)
-                lobby.touch_now(message.room_id)
             return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         error, status = " ".join(form.errors["message"]), 400
@@ -247,12 +242,9 @@ def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     me = identity.identify(request.session, request.user)
     if request.method == "POST":
         try:
-            message, changed = editing.delete_message(message.room, me, message.pk, request.user)
+            editing.delete_message(message.room, me, message.pk, request.user)
         except editing.Refused as refused:
             return refuse(request, message, "Delete a message", str(refused), refused.status)
-        if changed:
-            publish_sync(message)
-            lobby.touch_now(message.room_id)
         return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
     if message.deleted:
         return refuse(request, message, "Delete a message", "That message is already deleted.", 410)

@@ -159,6 +159,22 @@ async def test_a_plain_post_pushes_the_card_too(client, live):
     await lobby.disconnect()
 
 
+async def test_a_deletion_in_the_admin_pushes_the_card_too(client, live):
+    from django.contrib.auth.models import User
+
+    room = await database_sync_to_async(Room.objects.for_name)("Django Girls")
+    message = await database_sync_to_async(room.post)("ada", "bad words")
+    lobby = lobby_socket()
+    assert (await lobby.connect())[0]
+    boss = await database_sync_to_async(User.objects.create_superuser)("boss", password="x")
+    await database_sync_to_async(client.force_login)(boss)
+    url = f"/admin/rooms/message/{message.pk}/delete/"
+    assert (await database_sync_to_async(client.post)(url, {"post": "yes"})).status_code == 302
+    card = await card_of(lobby, "django-girls", containing="deleted")
+    assert "ada</span>: <em>message deleted</em>" in card and "bad words" not in card
+    await lobby.disconnect()
+
+
 def test_posting_editing_and_deleting_each_mark_the_rooms_last_activity(client):
     from rooms import editing
     from rooms.identity import Identity

@@ -1,0 +1,167 @@
+"""After a change, tell everyone: the one place a stored change becomes what people see.
+
+Each kind of change (rooms/posting.py, editing.py, about.py) stores itself and calls
+`emit` with its event. Once the transaction commits, the event is drawn once (by the
+partials in rooms/broadcast.py), published to the room's group, and the room's card
+in the lobby is redrawn. Nothing else publishes a change, so a form, a socket, the
+admin or a script all reach everyone the same way.
+
+Domain functions run in a thread (they use the database). Called from the event loop
+through `call`, what they announce goes out from the loop once they return, as a
+socket's own sends do; called from plain synchronous code (a page, the admin, a
+script), it goes out before the function returns.
+"""
+
+import asyncio
+import logging
+from contextvars import ContextVar
+from dataclasses import dataclass
+from functools import partial
+
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.db import transaction
+
+from . import lobby
+from .broadcast import (
+    FRAGMENT_EVENT,
+    IDENTITY_ENDED_EVENT,
+    group_name,
+    message_event,
+    render_push,
+)
+from .models import Message, Room
+
+log = logging.getLogger(__name__)
+
+
+# The events: one per kind of change. `group_event` draws it, once, as the group sees it.
+
+
+@dataclass(frozen=True)
+class MessageChanged:
+    """A message posted, edited or deleted: drawn whole, in the room's order. The same
+    element id replaces an older copy on the page, so each kind is drawn alike."""
+
+    message: Message
+
+    @property
+    def room_id(self) -> int:
+        return self.message.room_id
+
+    def group_event(self) -> dict:
+        return message_event(self.message)
+
+
+class Posted(MessageChanged):
+    pass
+
+
+class Edited(MessageChanged):
+    pass
+
+
+class Deleted(MessageChanged):
+    pass
+
+
+@dataclass(frozen=True)
+class AboutChanged:
+    """A room's topic or description changed."""
+
+    room: Room
+    field: str
+
+    @property
+    def room_id(self) -> int:
+        return self.room.pk
+
+    def group_event(self) -> dict:
+        html = render_push("about", room=self.room)
+        return {"type": FRAGMENT_EVENT, "group": group_name(self.room.pk), "html": html}
+
+
+Event = MessageChanged | AboutChanged
+
+
+def emit(event: Event) -> None:
+    """Announce `event` once the change is committed (at once outside a transaction);
+    a change rolled back is never announced."""
+    transaction.on_commit(partial(_committed, event), robust=True)
+
+
+# Set by `call` while a domain function runs in a thread for the event loop: the events
+# it commits wait here and go out from the loop (no thread waits on a group send).
+_held: ContextVar[list[Event] | None] = ContextVar("held_events", default=None)
+
+
+def _committed(event: Event) -> None:
+    held = _held.get()
+    if held is not None:
+        held.append(event)
+    else:
+        announce_sync(event)
+
+
+async def call(function, *args, **kwargs):
+    """Run a domain function from the event loop (in a database thread, as
+    database_sync_to_async does) and announce what it committed once it returns,
+    before its caller answers: whoever changed something hears of it in order."""
+    held: list[Event] = []
+    token = _held.set(held)
+    try:
+        return await database_sync_to_async(function)(*args, **kwargs)
+    finally:
+        _held.reset(token)
+        # Stored, so announced even if the function failed afterwards. A batch's
+        # announcements go out together, as its posters' would one by one.
+        if held:
+            await asyncio.gather(*(announce(event) for event in held))
+
+
+async def announce(event: Event) -> None:
+    """Tell everyone, from the event loop: one drawing, one group send, the lobby card."""
+    await _send(event.group_event())
+    lobby.touch(event.room_id)
+
+
+def announce_sync(event: Event) -> None:
+    """The same from synchronous code; the lobby card goes at once."""
+    async_to_sync(_send)(event.group_event())
+    lobby.touch_now(event.room_id)
+
+
+async def _send(event: dict) -> None:
+    try:
+        await get_channel_layer().group_send(event["group"], event)
+    except Exception:
+        # The change is stored, so it is not lost: readers fill the gap from the record
+        # when the layer is back (rooms/recovery.py); extras (the topic, the lobby's
+        # cards) show the truth again on the next change or reload.
+        log.warning("%s for %s was not sent", event["type"], event["group"])
+
+
+async def publish(message: Message) -> None:
+    """Tell everyone in the message's room about it, new, edited or deleted: one render,
+    one group send. The same element id replaces an older copy on the page."""
+    await _send(message_event(message))
+
+
+publish_sync = async_to_sync(publish)
+
+
+async def send_fragment(group: str, html: str) -> None:
+    """Send one rendered fragment to every socket in a group, as is (who is here, who
+    is typing, the lobby's cards: live extras that need no order)."""
+    await _send({"type": FRAGMENT_EVENT, "group": group, "html": html})
+
+
+def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
+    """Close every socket opened under an identity (logged out, renamed, or the account
+    changed: a new password, deactivated), telling their pages first why, and who this
+    browser is now (`now`, an Identity; None: nobody).
+    Drawn once: every page of that identity gets the same bytes."""
+    html = render_push("identity_ended", now=now, ended=True, account=account_changed)
+    event = {"type": IDENTITY_ENDED_EVENT, "group": key, "html": html}
+    async_to_sync(get_channel_layer().group_send)(key, event)
