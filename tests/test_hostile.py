@@ -56,7 +56,7 @@ def test_frames_of_every_kind_get_their_answer_and_the_socket_survives():
     editing.delete_message(room, ada, ids[-1])
     sent = Counter()
 
-    @fuzzed(400)
+    @fuzzed(300)
     @given(batch=st.lists(room_frames(ids), min_size=1, max_size=12))
     def frames_are_answered(batch):
         for raw in batch:
