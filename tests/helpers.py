@@ -4,6 +4,7 @@ browsers in servers.py and pages.py."""
 
 import json
 import os
+import secrets
 
 import pytest
 from channels.db import database_sync_to_async
@@ -134,6 +135,8 @@ def forget_everyone() -> None:
             client.delete(key)
 
 
+# The frame fuzzer's parts.
+
 # Text as JSON can carry it: any character, and now and then half of a UTF-16 pair
 # (json.dumps writes it as a "\ud800" escape, which no UTF-8 reply can hold).
 texts = st.text(st.characters() | st.characters(categories=["Cs"]))
@@ -142,6 +145,82 @@ json_values = st.recursive(
     lambda children: st.lists(children, max_size=3) | st.dictionaries(texts, children, max_size=3),
     max_leaves=8,
 )
+# What a person types: mostly fine, sometimes refused (blank, too long, control characters).
+typed = st.one_of(
+    st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=40),
+    st.sampled_from(["", "   ", "\u200b", "bell\x07", "x" * 2001, "new\nline", "\u202eevil"]),
+    texts,
+)
+# Numbers as a form sends them (digits in a string), and what a form never sends.
+digits = st.integers(0, 10**20).map(str)
+not_digits = st.one_of(
+    json_values, st.sampled_from(["", "-1", "+1", " 1", "1.0", "1e3", "\u0661", "0x1f"])
+)
+message_keys = json_values | st.sampled_from(["k" * 16, "key_2-" * 4, "Z" * 64, "short"])
+# What the page's form sends along with every frame (htmx's headers, the page's identity).
+alongside = {
+    "HEADERS": st.fixed_dictionaries(
+        {"HX-Request": st.just("true"), "HX-Trigger": st.sampled_from(["composer", "typing"])}
+    )
+    | json_values,
+    "identity": st.text(max_size=20) | json_values,
+    "csrfmiddlewaretoken": st.text(max_size=64),
+}
+
+
+def room_frames(ids: list[int]) -> st.SearchStrategy[str | bytes]:
+    """Frames for the room socket: each kind it reads (rooms/consumers.py), with good and
+    bad values, aimed at the messages `ids` (and their neighbours); frames that mix
+    kinds; and frames that are not what any page sends."""
+    aimed = st.sampled_from(sorted({n + d for n in ids for d in (-1, 0, 1) if n + d > 0}))
+    message_ids = aimed.map(str) | aimed.map(str) | digits | not_digits
+    kinds = {
+        "message": st.fixed_dictionaries(
+            {"message": typed | json_values}, optional={"key": message_keys}
+        ),
+        "after": st.fixed_dictionaries({"after": digits | not_digits}),
+        "typing": st.fixed_dictionaries({"typing": st.just("1") | json_values}),
+        "topic": st.fixed_dictionaries({"topic": typed | json_values}),
+        "description": st.fixed_dictionaries({"description": typed | json_values}),
+        "edit": st.fixed_dictionaries(
+            {"edit": message_ids}, optional={"message": typed | json_values}
+        ),
+        "remove": st.fixed_dictionaries({"remove": message_ids}),
+        # Not a kind: htmx hides a form field named "delete" (the consumer's comment).
+        "delete": st.fixed_dictionaries({"delete": message_ids}),
+    }
+    one_kind = (
+        st.sampled_from(sorted(kinds))
+        .flatmap(lambda kind: st.tuples(kinds[kind], st.fixed_dictionaries({}, optional=alongside)))
+        .map(lambda parts: {**parts[1], **parts[0]})
+    )
+    mixed = st.fixed_dictionaries(
+        {},
+        optional={
+            "message": typed,
+            "after": digits,
+            "typing": st.just("1"),
+            "topic": typed,
+            "edit": message_ids,
+            "remove": message_ids,
+            "identity": st.text(max_size=20),
+        },
+    )
+    return st.one_of(
+        one_kind.map(json.dumps),
+        one_kind.map(json.dumps),
+        one_kind.map(json.dumps),
+        mixed.map(json.dumps),
+        st.builds(nested, st.integers(500, 30000), st.sampled_from(["list", "dict"])),
+        st.text(max_size=300),
+        st.binary(max_size=300),
+        json_values.map(json.dumps),
+    )
+
+
+def nested(depth: int, kind: str) -> str:
+    """An array or object nested deeper than any parser recurses."""
+    return "[" * depth + "]" * depth if kind == "list" else '{"a":' * depth + "1" + "}" * depth
 
 
 def fuzzed(examples: int):
@@ -153,22 +232,87 @@ def fuzzed(examples: int):
     )
 
 
-async def answers_every_frame(slug: str, name: str, batch: list[str | bytes]) -> None:
-    """Each frame gets an answer, never a closed socket (a crash closes it); then a normal
-    message still works."""
-    socket = await open_socket(slug, name)
+# What the socket answers a frame with, on that socket, before it reads the next one: the
+# composer's error line (empty: the acknowledgement), or the about form's line. A typing
+# cue and a catch-up promise nothing to the sender: cues are for the others, and come at
+# most once per 2 s per socket (the rest are dropped, unanswered); a catch-up is sent in
+# the background, at the socket's pace, and may be empty.
+COMPOSER_LINE = 'id="composer-error"'
+ABOUT_LINE = 'id="about-error"'
+
+
+def promised_answer(raw: str | bytes) -> str | None:
+    """The answer `raw` must get (COMPOSER_LINE or ABOUT_LINE), or None: no promise."""
+    if isinstance(raw, bytes):
+        return COMPOSER_LINE
+    try:
+        frame = json.loads(raw)
+    except (ValueError, RecursionError):
+        return COMPOSER_LINE
+    if not isinstance(frame, dict) or holds_lone_surrogate(frame):
+        return COMPOSER_LINE
+    # The kinds in the order the socket tells them apart.
+    if "after" in frame:
+        cursor = frame["after"]
+        well_formed = isinstance(cursor, str) and cursor.isascii() and cursor.isdigit()
+        return None if well_formed and len(cursor) < 19 else COMPOSER_LINE
+    if "typing" in frame:
+        return None
+    for field in ("topic", "description"):
+        if field in frame:
+            return ABOUT_LINE if isinstance(frame[field], str) else COMPOSER_LINE
+    return COMPOSER_LINE
+
+
+def holds_lone_surrogate(value) -> bool:
+    pending = [value]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if any("\ud800" <= c <= "\udfff" for c in value):
+                return True
+        elif isinstance(value, dict):
+            pending += [*value.keys(), *value.values()]
+        elif isinstance(value, list):
+            pending += value
+    return False
+
+
+async def answers_every_frame(
+    slug: str, name: str, batch: list[str | bytes], guest_key: str | None = None
+) -> list[list[str]]:
+    """Each frame gets the answer its kind promises (promised_answer) and never a closed
+    socket (a crash closes it); then a normal message still works. Returns what came
+    back for each frame.
+
+    Each frame is followed by a marker (a message with a malformed key, whose refusal
+    echoes its unique text): the socket reads frames one at a time, so every direct answer
+    to a frame comes before the marker's, and nothing is credited to the wrong frame.
+    Pushes to the whole room (a posted message, a topic) may arrive after it."""
+    socket = await open_socket(slug, name, guest_key=guest_key)
     assert (await socket.connect())[0]
-    for raw in batch:
+    end = secrets.token_hex(8)
+    answers = []
+    for number, raw in enumerate(batch):
         kind = "bytes" if isinstance(raw, bytes) else "text"
         await socket.send_input({"type": "websocket.receive", kind: raw})
-        reply = await socket.receive_output(timeout=5)
-        sendable(reply)
-        while not await socket.receive_nothing(timeout=0.01):
-            sendable(await socket.receive_output())
+        marker = f"end of frame {number} {end}"
+        await socket.send_to(json.dumps({"message": marker, "key": "-"}))
+        replies = []
+        while True:
+            reply = await socket.receive_output(timeout=5)
+            sendable(reply)
+            if marker in reply["text"]:
+                break
+            replies.append(reply["text"])
+        if (promised := promised_answer(raw)) is not None:
+            assert any(promised in reply for reply in replies), (raw, replies)
+        answers.append(replies)
     await socket.send_to(frame("still alive"))
     while "still alive" not in await receive_message(socket):
         pass
     await socket.disconnect()
+    return answers
 
 
 def sendable(reply: dict) -> None:

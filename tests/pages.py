@@ -4,7 +4,15 @@ import os
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    expect,
+    sync_playwright,
+)
 
 from .servers import Server
 
@@ -36,9 +44,22 @@ def launch():
         browser.close()
 
 
-def enter(browser: Browser, server: Server, room: str, name: str, **context) -> Page:
-    """A person in their own browser context: opens the site, joins, waits until live."""
-    page = browser.new_context(**context).new_page()
+def enter(
+    browser: Browser,
+    server: Server,
+    room: str,
+    name: str,
+    *,
+    blocked: list[str] | None = None,
+    **context,
+) -> Page:
+    """A person in their own browser context: opens the site, joins, waits until live.
+    `blocked` gets whatever the Content-Security-Policy blocks on any of their pages,
+    from the first byte of the lobby on."""
+    browser_context = browser.new_context(**context)
+    if blocked is not None:
+        watch_policy(browser_context, blocked)
+    page = browser_context.new_page()
     page.goto(server.url + "/")
     page.get_by_label("Room").fill(room)
     page.get_by_label("Your name").fill(name)
@@ -47,6 +68,25 @@ def enter(browser: Browser, server: Server, room: str, name: str, **context) -> 
     if context.get("java_script_enabled", True):
         expect(page.locator(".room")).to_have_attribute("data-connection", "open")
     return page
+
+
+def watch_policy(context: BrowserContext, blocked: list[str]) -> None:
+    """Record in `blocked` what the Content-Security-Policy blocks in any page of `context`:
+    Chromium's console reports and each document's securitypolicyviolation events. Set up
+    before the first navigation, so what a page blocks while it loads counts too."""
+
+    def console(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            blocked.append(message.text)
+
+    context.on("console", console)
+    context.expose_binding("reportBlocked", lambda _source, text: blocked.append(text))
+    # Runs in every document before its own scripts, outside the policy's reach.
+    context.add_init_script(
+        "document.addEventListener('securitypolicyviolation', (event) => reportBlocked("
+        "`${event.effectiveDirective} blocked ${event.blockedURI} at ${event.documentURI}`"
+        " + `:${event.lineNumber}: ${event.sample}`))"
+    )
 
 
 def say(page: Page, text: str) -> None:

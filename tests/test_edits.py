@@ -4,12 +4,14 @@ import asyncio
 import json
 import re
 import secrets
+from collections import Counter
 
 import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.contrib.auth.models import User
+from django.contrib.admin import site
+from django.contrib.auth.models import Permission, User
 from django.core.exceptions import ValidationError
 from django.test import Client
 from hypothesis import given
@@ -31,6 +33,7 @@ from .helpers import (
     open_socket,
     receive_message,
     socket_for,
+    typed,
 )
 from .servers import LIVE_WITHIN, join, message_with, room_socket
 
@@ -585,12 +588,42 @@ def test_the_admins_bulk_delete_leaves_tombstones(admin_client, room):
     assert room.last_revision == 7
 
 
-def test_the_admin_cannot_rewrite_a_message(admin_client, room):
+def moderator_with_every_message_permission() -> User:
+    """Staff granted every permission Django has on messages, change included."""
+    moderator = make_staff()
+    moderator.user_permissions.set(Permission.objects.filter(content_type__model="message"))
+    return moderator
+
+
+@pytest.mark.parametrize(
+    "make_user",
+    [
+        lambda: User.objects.create_superuser("boss", password="x"),
+        moderator_with_every_message_permission,
+    ],
+    ids=["superuser", "moderator-with-change-permission"],
+)
+def test_the_admin_cannot_rewrite_a_message(client, room, make_user):
+    """Only authors edit their words: whatever Django's permissions say, the admin shows a
+    message read-only and refuses a change form that would otherwise be valid."""
     message = said(room, ADA, "as said")
+    client.force_login(make_user())
     url = f"/admin/rooms/message/{message.pk}/change/"
-    assert admin_client.get(url).status_code == 200
-    admin_client.post(url, {"body": "put in her mouth"})
-    assert reload(message).body == "as said"
+    page = client.get(url)
+    assert page.status_code == 200
+    # The change form the admin would draw if it let anyone change a message: every field
+    # it would show, with the message's values, and new words in her mouth.
+    model_admin = site.get_model_admin(Message)
+    form = model_admin.get_form(page.wsgi_request, message, change=False)
+    bound = form(instance=message)
+    data = {name: bound[name].value() for name in bound.fields}
+    data |= {"body": "put in her mouth", "_save": "Save"}
+    assert set(bound.fields) >= {"room", "author", "guest", "body"}
+    assert form(data, instance=reload(message)).is_valid()
+    assert client.post(url, data).status_code == 403
+    assert reload(message).body == "as said" and reload(message).revision == 1
+    # And the page shows the message to read, with nothing to change it.
+    assert "as said" in page.content.decode() and 'name="body"' not in page.content.decode()
 
 
 async def test_an_admin_deletion_is_pushed_live(client):
@@ -665,24 +698,70 @@ def test_the_room_page_reads_no_more_for_more_messages(joined, room, django_asse
         joined.get(room.get_absolute_url())
 
 
-# Hostile frames: whatever an edit or remove frame carries, an answer and a live socket.
+# Hostile frames: whatever an edit or remove frame carries, an answer and a live socket,
+# aimed at real messages: someone else's, one's own, a deleted one, one in another room.
 
-change_frames = st.one_of(
-    st.fixed_dictionaries({"edit": json_values, "message": json_values}),
-    st.fixed_dictionaries({"edit": st.from_regex(r"\A[0-9]{1,3}\Z"), "message": st.text()}),
-    st.fixed_dictionaries({"remove": json_values}),
-    st.fixed_dictionaries({"remove": st.from_regex(r"\A[0-9]{1,3}\Z")}),
-).map(json.dumps)
+MALLORY = Identity("mallory", guest=True, key="guest.fuzzing-mallory")
+REFUSAL = re.compile(r'id="composer-error"[^>]*>([^<]+)</p>')
 
 
-@fuzzed(150)
-@given(batch=st.lists(change_frames, min_size=1, max_size=8))
-def test_random_change_frames_always_get_an_answer_and_the_socket_survives(batch):
+def test_change_frames_aimed_at_real_messages_are_answered_and_change_only_ones_own():
     room = Room.objects.for_name("Fuzz Changes")
-    if not room.messages.exists():
-        room.post("ada", "not mallory's")
-    async_to_sync(answers_every_frame)("fuzz-changes", "mallory", batch)
-    assert room.messages.filter(author="ada").get().body == "not mallory's"
+    theirs = said(room, ADA, "not mallory's")
+    own = said(room, MALLORY, "mallory's own")
+    gone = said(room, BOB, "deleted already")
+    editing.delete_message(room, BOB, gone.pk)
+    elsewhere = said(Room.objects.for_name("Elsewhere"), MALLORY, "said in another room")
+    # Not mallory's to change here: every frame naming one of these is refused, and why.
+    refused = {
+        theirs.pk: ("theirs", "only your own messages"),
+        gone.pk: ("deleted", "only your own messages"),
+        elsewhere.pk: ("another room's", editing.NOT_HERE),
+    }
+    targets = sorted({pk + d for pk in (*refused, own.pk) for d in (-1, 0, 1)})
+    message_ids = st.one_of(
+        st.sampled_from(targets).map(str),
+        st.sampled_from(targets).map(str),
+        st.from_regex(r"\A[0-9]{1,19}\Z"),
+        json_values,
+    )
+    fine = st.text(st.characters(exclude_categories=["Cc", "Cs"]), min_size=1, max_size=40)
+    text = st.one_of(fine, fine, typed, json_values)
+    change_frames = st.one_of(
+        st.fixed_dictionaries({"edit": message_ids, "message": text}),
+        st.fixed_dictionaries({"edit": message_ids}, optional={"message": json_values}),
+        st.fixed_dictionaries({"remove": message_ids}),
+    ).map(json.dumps)
+    hits = Counter()
+
+    @fuzzed(150)
+    @given(batch=st.lists(change_frames, min_size=1, max_size=8))
+    def only_ones_own_changes(batch):
+        # Deleted or edited by an earlier example: hers to change again.
+        Message.objects.filter(pk=own.pk).update(body="mallory's own", deleted=None)
+        before = reload(own).revision
+        answers = async_to_sync(answers_every_frame)(
+            "fuzz-changes", MALLORY.name, batch, MALLORY.key.removeprefix("guest.")
+        )
+        for raw, replies in zip(batch, answers, strict=True):
+            shown = json.loads(raw)
+            aimed = shown.get("edit", shown.get("remove"))
+            if isinstance(aimed, str) and aimed.isdigit() and int(aimed) in refused:
+                target, why = refused[int(aimed)]
+                reasons = [reason for reply in replies for reason in REFUSAL.findall(reply)]
+                assert reasons, (raw, replies)
+                hits[target] += any(why in reason for reason in reasons)
+        assert reload(theirs).body == "not mallory's" and reload(theirs).revision == 1
+        assert reload(gone).deleted is not None and reload(gone).body == ""
+        assert reload(elsewhere).body == "said in another room"
+        assert reload(elsewhere).deleted is None
+        hits["own changed"] += reload(own).revision != before
+
+    only_ones_own_changes()
+    # The frames reached every kind of target (refused for the reason that target has),
+    # and the same frames could change mallory's own message.
+    assert min(hits[name] for name, _ in refused.values()) >= 5, hits
+    assert hits["own changed"] >= 5, hits
 
 
 @needs_redis
