@@ -1,5 +1,6 @@
 """Render a fragment once and send the same bytes to every socket in a room."""
 
+import datetime
 import logging
 from collections.abc import Sequence
 from functools import cache, lru_cache
@@ -7,9 +8,10 @@ from functools import cache, lru_cache
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
-from .models import Message
+from .models import MESSAGE_MAX_LENGTH, Message
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +31,8 @@ def group_name(room_id: int) -> str:
 
 def render_push(partial: str, **context) -> str:
     """An out-of-band fragment from templates/rooms/push.html, ready for htmx."""
+    # Drawn without a request, so what a page gets from rooms/context.py comes here too.
+    context.setdefault("message_max_length", MESSAGE_MAX_LENGTH)
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
 
 
@@ -43,9 +47,53 @@ def _keyless_ack() -> str:
     return render_push("sent")
 
 
-def draw_message(message: Message) -> str:
+# Where a pushed message lands on a page (htmx's hx-swap-oob). The server decides, so the
+# page needs no code of its own to order or de-duplicate messages:
+# - a message new to the page goes after the newest one it shows (the feed sends in the
+#   room's order, so that is its place);
+APPEND = "beforeend:#messages"
+# - one the page may show replaces its copy; where the page has none (it is older than
+#   the history shown), it lands in the hidden #offstage box instead, emptied at the end of
+#   the same push. htmx reports an out-of-band target that is missing as an error, so the
+#   second selector matches exactly when the first does not.
+REPLACE = "outerHTML:#messages > #message-{pk},#messages:not(:has(> #message-{pk})) ~ #offstage > *"
+# - one new to the page but older than messages already pushed to it (a catch-up racing
+#   live pushes on a socket that just opened) goes before the oldest of those.
+BEFORE = "beforebegin:#message-{pk}"
+
+
+class History(list):
+    """A page of messages drawn for the list: each row prints as its drawing, and carries
+    the day it starts (None when it is the same day as the row before, in the server's zone),
+    so a template only loops and includes. `newest` is the last message's seq (0: none)."""
+
+    newest: int = 0
+
+
+class Row(SafeString):
+    """One drawn message, and when the day it starts began (None: same day as the row before)."""
+
+    day: datetime.datetime | None = None
+
+
+def draw_history(messages: Sequence[Message]) -> History:
+    rows = History()
+    previous = None
+    for message in messages:
+        row = Row(draw_message(message))
+        day = timezone.localtime(message.created).date()
+        if day != previous:
+            row.day = message.created
+            previous = day
+        rows.append(row)
+    rows.newest = messages[-1].seq if messages else 0
+    return rows
+
+
+def draw_message(message: Message, swap: str | None = None) -> str:
     """One message drawn by its partial, once per process: room pages, and a catch-up for
-    many sockets (after a Redis restart, say), reuse what the live push already drew."""
+    many sockets (after a Redis restart, say), reuse what the live push already drew.
+    `swap`: where it lands when pushed (see APPEND, REPLACE), None on a page."""
     shown = (
         message.pk,
         message.room_id,
@@ -59,27 +107,80 @@ def draw_message(message: Message) -> str:
         message.body,
         message.edited,
         message.deleted,
+        swap,
     )
-    return _draw(shown, message)
+    return _draw(shown, message, swap)
 
 
 @lru_cache(maxsize=4096)
-def _draw(shown: tuple, message: Message) -> str:
+def _draw(shown: tuple, message: Message, swap: str | None) -> str:
     # Keyed by everything the partial shows, so a changed message is drawn anew.
-    return render_to_string("rooms/_message.html", {"message": message})
+    return render_to_string("rooms/_message.html", {"message": message, "swap": swap})
 
 
-def render_messages(messages: Sequence[Message]) -> str:
-    """Messages of one room in revision order, and the page's new cursor (the last revision)."""
-    drawn = mark_safe("".join(draw_message(message) for message in messages))  # noqa: S308
-    return render_push("messages", drawn=drawn, cursor=messages[-1].revision)
+def is_changed(message: Message) -> bool:
+    return bool(message.edited or message.deleted)
+
+
+def render_messages(
+    messages: Sequence[Message],
+    shown: int | None = None,
+    pushed: Sequence[tuple[int, int]] = (),
+) -> str:
+    """Messages of one room in revision order, each with where it lands, and the page's new
+    cursor (the last revision).
+
+    `shown` is the seq of the newest message on the page (None: not known, as for a live
+    push that goes to every page alike: then a new message is added and a changed one
+    replaces its copy). `pushed` are (seq, id) of new messages this page was sent live
+    after the newest it reported: they are on the page and newer than any other it lacks.
+    """
+    pushed_seqs = {seq for seq, _ in pushed}
+    parts: list[tuple[str, list[str]]] = []  # (wrapper swap or "", drawings), in order
+    newest = None
+    for message in messages:
+        # On the page already, or (when the page never said) a change to one it may show.
+        on_page = shown is not None and message.seq <= shown
+        if message.seq in pushed_seqs or on_page or (shown is None and is_changed(message)):
+            where = REPLACE
+        elif later := [entry for entry in pushed if entry[0] > message.seq]:
+            where = BEFORE.format(pk=min(later)[1])
+        else:
+            where, newest = APPEND, message.seq
+        if where == REPLACE:
+            parts.append(("", [draw_message(message, REPLACE.format(pk=message.pk))]))
+        elif parts and parts[-1][0] == where:
+            parts[-1][1].append(draw_message(message))
+        else:
+            parts.append((where, [draw_message(message)]))
+    landing = [
+        {"swap": where, "drawn": mark_safe("".join(drawn))}  # noqa: S308 -- drawn by templates
+        for where, drawn in parts
+    ]
+    replaced = any(not part["swap"] for part in landing)
+    context = {"landing": landing, "cursor": messages[-1].revision, "newest": newest}
+    return render_push("messages", offstage=replaced, **context)
+
+
+def render_newest(room, page, cursor: int) -> str:
+    """The room's newest page drawn fresh, to replace the whole list of a page too far behind."""
+    history = draw_history(page.messages)
+    return render_push("newest", room=room, page=page, history=history, cursor=cursor)
 
 
 def message_event(message: Message) -> dict:
-    """A room event: the drawn message and its revision, which keeps every socket in order."""
+    """A room event: the drawn message and its revision, which keeps every socket in order;
+    a new message also names its seq and id (where a catch-up lands older ones)."""
     group = group_name(message.room_id)
     html = render_messages([message])
-    return {"type": MESSAGE_EVENT, "group": group, "revision": message.revision, "html": html}
+    appended = None if is_changed(message) else (message.seq, message.pk)
+    return {
+        "type": MESSAGE_EVENT,
+        "group": group,
+        "revision": message.revision,
+        "html": html,
+        "appended": appended,
+    }
 
 
 async def publish(message: Message) -> None:

@@ -20,7 +20,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, fanout, identity, limits, lobby, memory, presence, recovery, typists
+from . import (
+    about,
+    editing,
+    fanout,
+    history,
+    identity,
+    limits,
+    lobby,
+    memory,
+    presence,
+    recovery,
+    typists,
+)
 from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog, watch
 from .broadcast import group_name, publish, render_push, send_fragment, sent_ack
 from .caps import CLOSE_TOO_MANY, caps
@@ -103,6 +115,13 @@ def frame_cursor(frame: dict[str, Any]) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 19:
         return int(value)
     raise FrameError("The page is out of date; please reload it.")
+
+
+def frame_newest(frame: dict[str, Any]) -> int | None:
+    """The newest message the page shows (its seq), sent with the cursor; None if it does
+    not say (then new messages are added after whatever it shows)."""
+    value = frame.get("newest")
+    return history.cursor(value) if isinstance(value, str) else None
 
 
 def frame_message_id(frame: dict[str, Any], key: str) -> int:
@@ -240,7 +259,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         try:
             frame = parse_frame(text_data)
             if "after" in frame:
-                if self.feed.ask(frame_cursor(frame)) is Asked.TOO_OFTEN:
+                if self.feed.ask(frame_cursor(frame), frame_newest(frame)) is Asked.TOO_OFTEN:
                     raise FrameError(CATCH_UP_TOO_OFTEN)
             elif "typing" in frame:
                 if self.typing.allow() and (
@@ -327,7 +346,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(sent_ack())
 
     async def room_message(self, event: dict[str, Any]) -> None:
-        await self.feed.push(event["revision"], event["html"])
+        await self.feed.push(event["revision"], event["html"], event.get("appended"))
 
     async def room_fragment(self, event: dict[str, Any]) -> None:
         """Ready bytes that need no ordering (who is here, who is typing, the topic)."""

@@ -14,28 +14,6 @@ if (room) {
   document.addEventListener("submit", (event) => {
     if (room.dataset.connection !== "open") event.stopPropagation();
   }, true);
-  // A catch-up reply and a live push can carry the same message: each message
-  // lands once (a newer copy replaces the old), in the room's order (data-seq).
-  document.addEventListener("htmx:oobBeforeSwap", (event) => {
-    const list = event.detail.target;
-    // The newest page drawn fresh (the page was too far behind) replaces the list whole.
-    if (list.id !== "messages" || event.detail.fragment.hasAttribute?.("data-newest")) return;
-    event.detail.shouldSwap = false;
-    for (const message of [...event.detail.fragment.children]) {
-      const shown = document.getElementById(message.id);
-      // An edit or deletion of a message older than the history on the page: not news here.
-      if (!shown && message.hasAttribute("data-changed")
-          && Number(message.dataset.seq) < Number(list.querySelector(".message")?.dataset.seq)) continue;
-      shown?.remove();
-      let before = list.lastElementChild;
-      // Day separators and the unread divider carry no data-seq: step over them.
-      while (before && !(Number(before.dataset.seq) < Number(message.dataset.seq))) {
-        before = before.previousElementSibling;
-      }
-      if (before) before.after(message); else list.prepend(message);
-      htmx.process(message); // its edit and delete buttons open their forms in place
-    }
-  });
   // Cancel on an edit or delete form opened inside a message: just close it.
   document.addEventListener("click", (event) => {
     const cancel = event.target.closest("[data-cancel]");
