@@ -56,7 +56,7 @@ APPEND = "beforeend:#messages"
 #   the history shown), it lands in the hidden #offstage box instead, emptied at the end of
 #   the same push. htmx reports an out-of-band target that is missing as an error, so the
 #   second selector matches exactly when the first does not.
-REPLACE = "outerHTML:#messages > #message-{pk},#messages:not(:has(> #message-{pk})) ~ #offstage > *"
+REPLACE = "outerHTML:#messages > #message-{pk},body:not(:has(#messages > #message-{pk})) #offstage > *"
 # - one new to the page but older than messages already pushed to it (a catch-up racing
 #   live pushes on a socket that just opened) goes before the oldest of those.
 BEFORE = "beforebegin:#message-{pk}"
