@@ -49,16 +49,19 @@ def _keyless_ack() -> str:
 
 # Where a pushed message lands on a page (htmx's hx-swap-oob). The server decides, so the
 # page needs no code of its own to order or de-duplicate messages:
-# - a message new to the page goes after the newest one it shows (the feed sends in the
-#   room's order, so that is its place);
+# - a message new to the page goes after the newest one it shows (new messages come in
+#   the room's order, so that is its place);
 APPEND = "beforeend:#messages"
 # - one the page may show replaces its copy; where the page has none (it is older than
 #   the history shown), it lands in the hidden #offstage box instead, emptied at the end of
 #   the same push. htmx reports an out-of-band target that is missing as an error, so the
 #   second selector matches exactly when the first does not.
-REPLACE = "outerHTML:#messages > #message-{pk},body:not(:has(#messages > #message-{pk})) #offstage > *"
-# - one new to the page but older than messages already pushed to it (a catch-up racing
-#   live pushes on a socket that just opened) goes before the oldest of those.
+REPLACE = (
+    "outerHTML:#messages > #message-{pk},body:not(:has(#messages > #message-{pk})) #offstage > *"
+)
+# - one new to the page but older than new ones it already got (a catch-up racing live
+#   pushes, or a message posted while the page was away and changed since, which comes in
+#   the order of changes) goes before the oldest of those.
 BEFORE = "beforebegin:#message-{pk}"
 
 
@@ -125,28 +128,35 @@ def is_changed(message: Message) -> bool:
 def render_messages(
     messages: Sequence[Message],
     shown: int | None = None,
-    pushed: Sequence[tuple[int, int]] = (),
+    landed: list[tuple[int, int]] | None = None,
 ) -> str:
     """Messages of one room in revision order, each with where it lands, and the page's new
     cursor (the last revision).
 
-    `shown` is the seq of the newest message on the page (None: not known, as for a live
-    push that goes to every page alike: then a new message is added and a changed one
-    replaces its copy). `pushed` are (seq, id) of new messages this page was sent live
-    after the newest it reported: they are on the page and newer than any other it lacks.
+    `shown` is the seq of the newest message the page said it shows (None: not known, as for
+    a live push that goes to every page alike: then a new message is added and a changed one
+    replaces its copy). `landed` are (seq, id) of the messages new to the page that it was
+    sent since: on it now, and newer than any other it lacks. Those this draws as new are
+    added to it, so a catch-up in several frames keeps the page in order.
     """
-    pushed_seqs = {seq for seq, _ in pushed}
+    landed = [] if landed is None else landed
+    on_page = {seq for seq, _ in landed}
     parts: list[tuple[str, list[str]]] = []  # (wrapper swap or "", drawings), in order
     newest = None
     for message in messages:
-        # On the page already, or (when the page never said) a change to one it may show.
-        on_page = shown is not None and message.seq <= shown
-        if message.seq in pushed_seqs or on_page or (shown is None and is_changed(message)):
+        seq = message.seq
+        # Shown already, or (when the page never said) a change to one it may show.
+        if seq in on_page or (seq <= shown if shown is not None else is_changed(message)):
             where = REPLACE
-        elif later := [entry for entry in pushed if entry[0] > message.seq]:
-            where = BEFORE.format(pk=min(later)[1])
         else:
-            where, newest = APPEND, message.seq
+            # New to the page: after its newest, unless it already got newer ones (a message
+            # posted while it was away and changed since comes in the room's order of changes).
+            later = min((entry for entry in landed if entry[0] > seq), default=None)
+            where = BEFORE.format(pk=later[1]) if later else APPEND
+            if not later:
+                newest = seq
+            landed.append((seq, message.pk))
+            on_page.add(seq)
         if where == REPLACE:
             parts.append(("", [draw_message(message, REPLACE.format(pk=message.pk))]))
         elif parts and parts[-1][0] == where:

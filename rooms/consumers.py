@@ -218,7 +218,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def read_after(self, revision: int, limit: int) -> list[Message]:
         return await database_sync_to_async(self.room.changes_after)(revision, limit)
 
-    async def read_newest(self) -> tuple[int, str]:
+    async def read_newest(self) -> tuple[int, str, int]:
         return await database_sync_to_async(newest_page)(self.room)
 
     async def disconnect(self, code: int) -> None:

@@ -166,18 +166,24 @@ class RoomFeed:
         self._wait_for_gap()
 
     async def _read_from(self, after: int) -> None:
+        # New messages the page got since it last said where it is, these frames' included.
+        landed = list(self.pushed)
         while True:
             # Each frame is sent, at the socket's pace, before the next is read.
             batch = await self.read_after(after, PAGE)
             if not batch:
                 break
-            await self.send(render_messages(batch, self.shown, self.pushed))
-            if self.shown is not None:
-                self.shown = max(self.shown, max(message.seq for message in batch))
+            await self.send(render_messages(batch, self.shown, landed))
             after = batch[-1].revision
             self.seen = max(self.seen, after)
             if len(batch) < PAGE:
                 break
+        if self.shown is None:
+            self.pushed.extend(landed[len(self.pushed) :])
+        elif landed:
+            # Every message up to the newest is on the page now, in order.
+            self.shown = max(self.shown, max(seq for seq, _ in landed))
+            self.pushed.clear()
         self.early = {rev: html for rev, html in self.early.items() if rev > self.seen}
         await self._send_early()
 
@@ -187,6 +193,8 @@ class RoomFeed:
             html, appended = self.early.pop(self.seen)
             await self.send(html)
             if appended is not None:
+                # Added after the newest on the page; a catch-up racing it (the page said
+                # where it was before this arrived) lands what it lacks before it.
                 self.pushed.append(appended)
                 if self.shown is not None:
                     self.shown = max(self.shown, appended[0])
