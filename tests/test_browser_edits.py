@@ -283,9 +283,10 @@ def test_every_push_lands_once_in_order_and_a_change_to_unshown_history_stays_ou
             "from rooms import editing; from rooms.identity import Identity; "
             "from rooms.models import Room; room = Room.objects.get(slug='landing'); " + bob
         )
-        # Older than the page's history: the page has no copy, and gets none.
+        # Older than the page's history: the page has no copy, and gets none, without an error.
         shell(own, edits + "editing.edit_message(room, bob, room.messages.get(seq=1).pk, 'x0')")
-        # Two pushes for one shown message: its newest text, in its place, once.
+        # A shown message changed twice (read from the record by the once-a-second check):
+        # its newest text, in its place, once.
         for text in ("old 30, edited", "old 30, edited again"):
             shell(
                 own,
@@ -294,6 +295,11 @@ def test_every_push_lands_once_in_order_and_a_change_to_unshown_history_stays_ou
         say(ada, "live")  # after the edits in the room's order: once it shows, they arrived
         shown[28] = "old 30, edited again"
         expect(bodies(ada)).to_have_text([*shown, "live"])
+        # Two live pushes for one message (edited twice from the page).
+        edit(ada, "live", "live, edited")
+        expect(bodies(ada).last).to_have_text("live, edited")
+        edit(ada, "live, edited", "live again")
+        expect(bodies(ada)).to_have_text([*shown, "live again"])
         # Away: edits of shown messages and new ones, then a catch-up on reconnecting.
         ada.evaluate("window.notReloaded = true")
         own.stop(signal.SIGKILL)
@@ -310,7 +316,7 @@ def test_every_push_lands_once_in_order_and_a_change_to_unshown_history_stays_ou
         expect(ada.locator(".room")).to_have_attribute("data-connection", "open", timeout=30_000)
         shown[-1] = "old 51, fixed"
         shown.remove("old 9")
-        after = [*shown, "live", "away 0, fixed", "away 1", "away 2"]
+        after = [*shown, "live again", "away 0, fixed", "away 1", "away 2"]
         expect(bodies(ada)).to_have_text(after)
         expect(log(ada).locator(".message__tombstone")).to_have_count(1)
         expect(log(ada)).not_to_contain_text("x0")
