@@ -52,7 +52,7 @@ def newest_page(room: Room) -> tuple[int, str, int]:
     """The room's newest revision, its newest page drawn to replace a page's list, and the
     seq of that page's newest message."""
     # The revision first: the page read after it shows at least every change up to it,
-    # and anything newer that it shows too is replaced in place when its push comes.
+    # and anything newer that it shows too is read again from there and replaces its copy.
     revision = Room.objects.values_list("last_revision", flat=True).get(pk=room.pk)
     page = history.latest(room)
     shown = page.messages[-1].seq if page.messages else 0
