@@ -3,13 +3,15 @@
 rooms/events.py sends what is drawn here to a room's group.
 """
 
+import datetime
 from collections.abc import Sequence
 from functools import cache, lru_cache
 
 from django.template.loader import render_to_string
-from django.utils.safestring import mark_safe
+from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 
-from .models import Message
+from .models import MESSAGE_MAX_LENGTH, Message
 
 # Group events; rooms/fanout.py hands each to the group's sockets' handlers.
 # RoomConsumer.room_message: a drawn message, in the room's order.
@@ -27,6 +29,8 @@ def group_name(room_id: int) -> str:
 
 def render_push(partial: str, **context) -> str:
     """An out-of-band fragment from templates/rooms/push.html, ready for htmx."""
+    # Drawn without a request, so what a page gets from rooms/context.py comes here too.
+    context.setdefault("message_max_length", MESSAGE_MAX_LENGTH)
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
 
 
@@ -41,9 +45,56 @@ def _keyless_ack() -> str:
     return render_push("sent")
 
 
-def draw_message(message: Message) -> str:
+# Where a pushed message lands on a page (htmx's hx-swap-oob). The server decides, so the
+# page needs no code of its own to order or de-duplicate messages:
+# - a message new to the page goes after the newest one it shows (new messages come in
+#   the room's order, so that is its place);
+APPEND = "beforeend:#messages"
+# - one the page may show replaces its copy; where the page has none (it is older than
+#   the history shown), it lands in the hidden #offstage box instead, emptied at the end of
+#   the same push. htmx reports an out-of-band target that is missing as an error, so the
+#   second selector matches exactly when the first does not.
+REPLACE = (
+    "outerHTML:#messages > #message-{pk},body:not(:has(#messages > #message-{pk})) #offstage > *"
+)
+# - one new to the page but older than new ones it already got (a catch-up racing live
+#   pushes, or a message posted while the page was away and changed since, which comes in
+#   the order of changes) goes before the oldest of those.
+BEFORE = "beforebegin:#message-{pk}"
+
+
+class History(list):
+    """A page of messages drawn for the list: each row prints as its drawing, and carries
+    the day it starts (None when it is the same day as the row before, in the server's zone),
+    so a template only loops and includes. `newest` is the last message's seq (0: none)."""
+
+    newest: int = 0
+
+
+class Row(SafeString):
+    """One drawn message, and when the day it starts began (None: same day as the row before)."""
+
+    day: datetime.datetime | None = None
+
+
+def draw_history(messages: Sequence[Message]) -> History:
+    rows = History()
+    previous = None
+    for message in messages:
+        row = Row(draw_message(message))
+        day = timezone.localtime(message.created).date()
+        if day != previous:
+            row.day = message.created
+            previous = day
+        rows.append(row)
+    rows.newest = messages[-1].seq if messages else 0
+    return rows
+
+
+def draw_message(message: Message, swap: str | None = None) -> str:
     """One message drawn by its partial, once per process: room pages, and a catch-up for
-    many sockets (after a Redis restart, say), reuse what the live push already drew."""
+    many sockets (after a Redis restart, say), reuse what the live push already drew.
+    `swap`: where it lands when pushed (see APPEND, REPLACE), None on a page."""
     shown = (
         message.pk,
         message.room_id,
@@ -57,24 +108,84 @@ def draw_message(message: Message) -> str:
         message.body,
         message.edited,
         message.deleted,
+        swap,
     )
-    return _draw(shown, message)
+    return _draw(shown, message, swap)
 
 
 @lru_cache(maxsize=4096)
-def _draw(shown: tuple, message: Message) -> str:
+def _draw(shown: tuple, message: Message, swap: str | None) -> str:
     # Keyed by everything the partial shows, so a changed message is drawn anew.
-    return render_to_string("rooms/_message.html", {"message": message})
+    return render_to_string("rooms/_message.html", {"message": message, "swap": swap})
 
 
-def render_messages(messages: Sequence[Message]) -> str:
-    """Messages of one room in revision order, and the page's new cursor (the last revision)."""
-    drawn = mark_safe("".join(draw_message(message) for message in messages))  # noqa: S308
-    return render_push("messages", drawn=drawn, cursor=messages[-1].revision)
+def is_changed(message: Message) -> bool:
+    return bool(message.edited or message.deleted)
+
+
+def render_messages(
+    messages: Sequence[Message],
+    shown: int | None = None,
+    landed: list[tuple[int, int]] | None = None,
+) -> str:
+    """Messages of one room in revision order, each with where it lands, and the page's new
+    cursor (the last revision).
+
+    `shown` is the seq of the newest message the page said it shows (None: not known, as for
+    a live push that goes to every page alike: then a new message is added and a changed one
+    replaces its copy). `landed` are (seq, id) of the messages new to the page that it was
+    sent since: on it now, and newer than any other it lacks. Those this draws as new are
+    added to it, so a catch-up in several frames keeps the page in order.
+    """
+    landed = [] if landed is None else landed
+    on_page = {seq for seq, _ in landed}
+    parts: list[tuple[str, list[str]]] = []  # (wrapper swap or "", drawings), in order
+    newest = None
+    for message in messages:
+        seq = message.seq
+        # Shown already, or (when the page never said) a change to one it may show.
+        if seq in on_page or (seq <= shown if shown is not None else is_changed(message)):
+            where = REPLACE
+        else:
+            # New to the page: after its newest, unless it already got newer ones (a message
+            # posted while it was away and changed since comes in the room's order of changes).
+            later = min((entry for entry in landed if entry[0] > seq), default=None)
+            where = BEFORE.format(pk=later[1]) if later else APPEND
+            if not later:
+                newest = seq
+            landed.append((seq, message.pk))
+            on_page.add(seq)
+        if where == REPLACE:
+            parts.append(("", [draw_message(message, REPLACE.format(pk=message.pk))]))
+        elif parts and parts[-1][0] == where:
+            parts[-1][1].append(draw_message(message))
+        else:
+            parts.append((where, [draw_message(message)]))
+    landing = [
+        {"swap": where, "drawn": mark_safe("".join(drawn))}  # noqa: S308 -- drawn by templates
+        for where, drawn in parts
+    ]
+    replaced = any(not part["swap"] for part in landing)
+    context = {"landing": landing, "cursor": messages[-1].revision, "newest": newest}
+    return render_push("messages", offstage=replaced, **context)
+
+
+def render_newest(room, page, cursor: int) -> str:
+    """The room's newest page drawn fresh, to replace the whole list of a page too far behind."""
+    history = draw_history(page.messages)
+    return render_push("newest", room=room, page=page, history=history, cursor=cursor)
 
 
 def message_event(message: Message) -> dict:
-    """A room event: the drawn message and its revision, which keeps every socket in order."""
+    """A room event: the drawn message and its revision, which keeps every socket in order;
+    a new message also names its seq and id (where a catch-up lands older ones)."""
     group = group_name(message.room_id)
     html = render_messages([message])
-    return {"type": MESSAGE_EVENT, "group": group, "revision": message.revision, "html": html}
+    appended = None if is_changed(message) else (message.seq, message.pk)
+    return {
+        "type": MESSAGE_EVENT,
+        "group": group,
+        "revision": message.revision,
+        "html": html,
+        "appended": appended,
+    }

@@ -20,7 +20,19 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, events, fanout, identity, limits, memory, presence, recovery, typists
+from . import (
+    about,
+    editing,
+    events,
+    fanout,
+    history,
+    identity,
+    limits,
+    memory,
+    presence,
+    recovery,
+    typists,
+)
 from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog, watch
 from .broadcast import group_name, render_push, sent_ack
 from .caps import CLOSE_TOO_MANY, caps
@@ -102,6 +114,13 @@ def frame_cursor(frame: dict[str, Any]) -> int:
     if (revision := record_number(frame["after"])) is None:
         raise FrameError("The page is out of date; please reload it.")
     return revision
+
+
+def frame_newest(frame: dict[str, Any]) -> int | None:
+    """The newest message the page shows (its seq), sent with the cursor; None if it does
+    not say (then new messages are added after whatever it shows)."""
+    value = frame.get("newest")
+    return history.cursor(value) if isinstance(value, str) else None
 
 
 def frame_message_id(frame: dict[str, Any], key: str) -> int:
@@ -196,7 +215,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def read_after(self, revision: int, limit: int) -> list[Message]:
         return await database_sync_to_async(self.room.changes_after)(revision, limit)
 
-    async def read_newest(self) -> tuple[int, str]:
+    async def read_newest(self) -> tuple[int, str, int]:
         return await database_sync_to_async(newest_page)(self.room)
 
     async def disconnect(self, code: int) -> None:
@@ -246,7 +265,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     # hears of a change from rooms/events.py, once it is stored.
 
     async def on_catch_up(self, frame: dict[str, Any]) -> None:
-        if self.feed.ask(frame_cursor(frame)) is Asked.TOO_OFTEN:
+        if self.feed.ask(frame_cursor(frame), frame_newest(frame)) is Asked.TOO_OFTEN:
             raise FrameError(CATCH_UP_TOO_OFTEN)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
@@ -317,7 +336,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         await self.send(sent_ack(key))
 
     async def room_message(self, event: dict[str, Any]) -> None:
-        await self.feed.push(event["revision"], event["html"])
+        await self.feed.push(event["revision"], event["html"], event.get("appended"))
 
     async def room_fragment(self, event: dict[str, Any]) -> None:
         """Ready bytes that need no ordering (who is here, who is typing, the topic)."""

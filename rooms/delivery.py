@@ -28,7 +28,7 @@ from enum import Enum
 from django.conf import settings
 
 from . import history
-from .broadcast import render_messages, render_push
+from .broadcast import render_messages, render_newest
 from .models import Message, Room
 
 log = logging.getLogger(__name__)
@@ -48,13 +48,15 @@ class Asked(Enum):
     TOO_OFTEN = "too often"
 
 
-def newest_page(room: Room) -> tuple[int, str]:
-    """The room's newest revision and its newest page, drawn to replace a page's list."""
+def newest_page(room: Room) -> tuple[int, str, int]:
+    """The room's newest revision, its newest page drawn to replace a page's list, and the
+    seq of that page's newest message."""
     # The revision first: the page read after it shows at least every change up to it,
-    # and anything newer that it shows too is replaced in place when its push comes.
+    # and anything newer that it shows too is read again from there and replaces its copy.
     revision = Room.objects.values_list("last_revision", flat=True).get(pk=room.pk)
     page = history.latest(room)
-    return revision, render_push("newest", room=room, page=page, cursor=revision)
+    shown = page.messages[-1].seq if page.messages else 0
+    return revision, render_newest(room, page, revision), shown
 
 
 class RoomFeed:
@@ -62,7 +64,7 @@ class RoomFeed:
         self,
         send: Callable[[str], Awaitable[None]],
         read_after: Callable[[int, int], Awaitable[Sequence[Message]]],
-        read_newest: Callable[[], Awaitable[tuple[int, str]]] | None = None,
+        read_newest: Callable[[], Awaitable[tuple[int, str, int]]] | None = None,
     ):
         self.send = send
         self.read_after = read_after
@@ -75,7 +77,12 @@ class RoomFeed:
         # Every change up to this revision has been sent (or was on the page already);
         # None until start(): pushes that arrive before then wait in `early`.
         self.seen: int | None = None
-        self.early: dict[int, str] = {}
+        self.early: dict[int, tuple[str, tuple[int, int] | None]] = {}
+        # Where messages land on the page (rooms/broadcast.py render_messages): the seq of
+        # the newest message it shows (None until it says), and the new messages pushed to it
+        # after that one, (seq, id), oldest first.
+        self.shown: int | None = None
+        self.pushed: deque[tuple[int, int]] = deque(maxlen=PAGE)
         self.lock = asyncio.Lock()
         self.gap_timer: asyncio.TimerHandle | None = None
         self.fill_task: asyncio.Task | None = None
@@ -96,12 +103,13 @@ class RoomFeed:
             await self._send_early()
         self._wait_for_gap()
 
-    async def push(self, revision: int, html: str) -> None:
-        """A live push: send it now if it is next, else hold it until the gap closes."""
+    async def push(self, revision: int, html: str, appended: Sequence[int] | None = None) -> None:
+        """A live push: send it now if it is next, else hold it until the gap closes.
+        `appended`: (seq, id) of a new message, added after the newest on the page."""
         self.newest = max(self.newest, revision)
         if self.seen is not None and revision <= self.seen:
             return
-        self.early[revision] = html
+        self.early[revision] = (html, tuple(appended) if appended else None)
         # Before start, or while a catch-up reads the record, whoever holds the lock
         # sends it when done: the push never waits, so neither does the room.
         if self.seen is not None and not self.lock.locked():
@@ -113,9 +121,10 @@ class RoomFeed:
         if self.early and self.gap_timer is None and self.seen is not None:
             self.gap_timer = asyncio.get_running_loop().call_later(GAP_WAIT, self._fill_later)
 
-    def ask(self, after: int) -> Asked:
+    def ask(self, after: int, shown: int | None = None) -> Asked:
         """A page asks for what changed after revision `after`: caught up in the background,
-        so the socket's other frames go on, one catch-up at a time."""
+        so the socket's other frames go on, one catch-up at a time. `shown`: the seq of the
+        newest message on the page, if it says (where what it lacks lands)."""
         if self.catching_up is not None and not self.catching_up.done():
             return Asked.RUNNING
         now = time.monotonic()
@@ -126,16 +135,21 @@ class RoomFeed:
         ):
             return Asked.TOO_OFTEN
         self.asked.append(now)
-        self.catching_up = asyncio.get_running_loop().create_task(self.catch_up(after))
+        self.catching_up = asyncio.get_running_loop().create_task(self.catch_up(after, shown))
         self.catching_up.add_done_callback(_log_failure)
         return Asked.STARTED
 
-    async def catch_up(self, after: int) -> None:
+    async def catch_up(self, after: int, shown: int | None = None) -> None:
         """Send what changed after revision `after` from the record: every change, or the
         newest page in place of the list when the page is further behind than the bound."""
         async with self.lock:
+            if shown is not None:
+                # Pushed before the page said: on it, and newer than anything it lacks.
+                self.shown = shown
+                self.pushed = deque((p for p in self.pushed if p[0] > shown), maxlen=PAGE)
             if self.read_newest is not None and self.newest - after > settings.CATCH_UP_BOUND:
-                after, html = await self.read_newest()
+                after, html, self.shown = await self.read_newest()
+                self.pushed.clear()  # the list is replaced whole
                 await self.send(html)
                 self.seen = max(self.seen, after)
             await self._read_from(after)
@@ -152,23 +166,38 @@ class RoomFeed:
         self._wait_for_gap()
 
     async def _read_from(self, after: int) -> None:
+        # New messages the page got since it last said where it is, these frames' included.
+        landed = list(self.pushed)
         while True:
             # Each frame is sent, at the socket's pace, before the next is read.
             batch = await self.read_after(after, PAGE)
             if not batch:
                 break
-            await self.send(render_messages(batch))
+            await self.send(render_messages(batch, self.shown, landed))
             after = batch[-1].revision
             self.seen = max(self.seen, after)
             if len(batch) < PAGE:
                 break
+        if self.shown is None:
+            self.pushed.extend(landed[len(self.pushed) :])
+        elif landed:
+            # Every message up to the newest is on the page now, in order.
+            self.shown = max(self.shown, max(seq for seq, _ in landed))
+            self.pushed.clear()
         self.early = {rev: html for rev, html in self.early.items() if rev > self.seen}
         await self._send_early()
 
     async def _send_early(self) -> None:
         while self.seen + 1 in self.early:
             self.seen += 1
-            await self.send(self.early.pop(self.seen))
+            html, appended = self.early.pop(self.seen)
+            await self.send(html)
+            if appended is not None:
+                # Added after the newest on the page; a catch-up racing it (the page said
+                # where it was before this arrived) lands what it lacks before it.
+                self.pushed.append(appended)
+                if self.shown is not None:
+                    self.shown = max(self.shown, appended[0])
 
     def _fill_later(self) -> None:
         self.gap_timer = None

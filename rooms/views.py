@@ -13,10 +13,12 @@ from django_htmx.http import push_url
 
 from . import about as room_about
 from . import editing, history, identity, limits, lobby, presence
+from .broadcast import draw_history
 from .events import end_identity
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .models import Message, Room
 from .posting import new_key, post_message
+from .templatetags.chat import mention_tag
 
 
 def see_other(url: str) -> HttpResponse:
@@ -136,16 +138,19 @@ def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
 
 def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
     page = history_page(request, room)
+    drawn = draw_history(page.messages)
     if request.htmx and request.method == "GET" and "before" in request.GET:
         # The history loader: just the older messages and the next loader.
-        return render(request, "rooms/older.html", {"room": room, "page": page})
+        return render(request, "rooms/older.html", {"room": room, "page": page, "history": drawn})
     context = {
         "room": room,
         "me": me,
         "me_tag": me.tag,
         # Sent back by the page's socket and forms: who the page was drawn for.
         "page_tag": identity.page_tag(me),
-        "history": page.messages,
+        "history": drawn,
+        # Messages that mention you stand out (the page's own <style>).
+        "me_mention": mention_tag(me.name),
         "page": page,
         # Reading back: a plain page, no live updates appended after a gap.
         "archive": not page.is_latest,

@@ -247,10 +247,10 @@ async def room_socket(server: Server, slug: str, cookies, **options):
 
 
 async def message_with(socket, text: str) -> str:
-    """The first message push that carries text (skipping earlier ones)."""
+    """The first message push (new, edited or deleted) that carries text, skipping others."""
     while True:
         frame = await socket.recv()
-        if "beforeend:#messages" in frame and text in frame:
+        if "data-seq=" in frame and text in frame:
             return frame
 
 

@@ -260,3 +260,81 @@ def test_a_page_whose_process_died_shows_edits_made_through_another(browser, two
     expect(bodies(bob).last).to_have_text("back", timeout=LIVE_WITHIN * 1000)
     say(bob, "and forth")
     expect(bodies(ada).last).to_have_text("and forth", timeout=LIVE_WITHIN * 1000)
+
+
+def errors_of(page: Page) -> list[str]:
+    """Console errors from now on (htmx logs an out-of-band target it cannot find as one)."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    return errors
+
+
+def test_every_push_lands_once_in_order_and_a_change_to_unshown_history_stays_out(
+    browser, server_env
+):
+    own = Server(server_env).start()
+    try:
+        shell(
+            own,
+            "from rooms.models import Room; room = Room.objects.for_name('Landing'); "
+            "[room.post('bob', f'old {n}', author_key='guest.bob') for n in range(52)]",
+        )
+        ada = enter(browser, own, "Landing", "ada")
+        errors = errors_of(ada)
+        shown = [f"old {n}" for n in range(2, 52)]
+        expect(bodies(ada)).to_have_text(shown)
+        bob = "bob = Identity('bob', True, 'guest.bob'); "
+        edits = (
+            "from rooms import editing; from rooms.identity import Identity; "
+            "from rooms.models import Room; room = Room.objects.get(slug='landing'); " + bob
+        )
+        # Older than the page's history: the page has no copy, and gets none, without an error.
+        shell(own, edits + "editing.edit_message(room, bob, room.messages.get(seq=1).pk, 'x0')")
+        # A shown message changed twice (read from the record by the once-a-second check):
+        # its newest text, in its place, once.
+        for text in ("old 30, edited", "old 30, edited again"):
+            shell(
+                own,
+                edits + f"editing.edit_message(room, bob, room.messages.get(seq=31).pk, {text!r})",
+            )
+        say(ada, "live")  # after the edits in the room's order: once it shows, they arrived
+        shown[28] = "old 30, edited again"
+        expect(bodies(ada)).to_have_text([*shown, "live"])
+        # Two live pushes for one message (edited twice from the page).
+        edit(ada, "live", "live, edited")
+        expect(bodies(ada).last).to_have_text("live, edited")
+        edit(ada, "live, edited", "live again")
+        expect(bodies(ada)).to_have_text([*shown, "live again"])
+        # Away: edits of shown messages and new ones, then a catch-up on reconnecting.
+        ada.evaluate("window.notReloaded = true")
+        own.stop(signal.SIGKILL)
+        expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
+        shell(
+            own,
+            edits + "editing.edit_message(room, bob, room.messages.get(seq=1).pk, 'x1'); "
+            "editing.edit_message(room, bob, room.messages.get(seq=52).pk, 'old 51, fixed'); "
+            "editing.delete_message(room, bob, room.messages.get(seq=10).pk); "
+            "[room.post('bob', f'away {n}', author_key='guest.bob') for n in range(3)]; "
+            "editing.edit_message(room, bob, room.messages.get(seq=54).pk, 'away 0, fixed')",
+        )
+        own.start()
+        expect(ada.locator(".room")).to_have_attribute("data-connection", "open", timeout=30_000)
+        shown[-1] = "old 51, fixed"
+        shown.remove("old 9")
+        after = [*shown, "live again", "away 0, fixed", "away 1", "away 2"]
+        expect(bodies(ada)).to_have_text(after)
+        expect(log(ada).locator(".message__tombstone")).to_have_count(1)
+        expect(log(ada)).not_to_contain_text("x0")
+        expect(log(ada)).not_to_contain_text("x1")
+        seqs = log(ada).locator(".message").evaluate_all("ms => ms.map(m => +m.dataset.seq)")
+        assert seqs == list(range(3, 57))
+        # Live again, in order.
+        say(ada, "back")
+        expect(bodies(ada).last).to_have_text("back")
+        expect(bodies(ada)).to_have_count(len(after) + 1)
+        assert ada.evaluate("window.notReloaded") is True
+        expect(ada.locator("#offstage .message")).to_have_count(0)
+        # Only the refused reconnects while the server was down (htmx logs each as an Event).
+        assert {e for e in errors if "ERR_CONNECTION_REFUSED" not in e} <= {"[object Event]"}
+    finally:
+        own.stop()

@@ -13,8 +13,6 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from rooms.broadcast import draw_message
-
 register = template.Library()
 
 # A web address: http(s) and whatever follows up to a space or a character that
@@ -38,11 +36,6 @@ WRAP = 80
 def mention_tag(name: str) -> str:
     """A CSS-safe token for a name as people write it after @ (any letter case)."""
     return "n" + hashlib.blake2s(name.casefold().encode(), digest_size=6).hexdigest()
-
-
-@register.simple_tag
-def mention_tag_for(name: str) -> str:
-    return mention_tag(name)
 
 
 def _link(url: str) -> tuple[str, str]:
@@ -115,10 +108,3 @@ def day_label(value: datetime.datetime | None) -> str:
     if day == today - datetime.timedelta(days=1):
         return "Yesterday"
     return f"{day:%A}, {day.day} {day:%B %Y}"
-
-
-@register.filter
-def drawn(message) -> str:
-    """The message as rooms/_message.html draws it, drawn once per process and reused
-    by every page and push that shows it (see broadcast.draw_message)."""
-    return draw_message(message)

@@ -3,8 +3,15 @@
 (() => {
   const room = document.querySelector("[ws-connect]");
   if (!room) return;
-  // The status is drawn hidden (pages without scripts never connect); scripts show it.
+  // The status is drawn hidden (pages without scripts never connect); scripts show it,
+  // and CSS shows the text that matches.
   room.dataset.connection ||= "connecting";
+  room.addEventListener("htmx:wsOpen", () => { room.dataset.connection = "open"; });
+  room.addEventListener("htmx:wsClose", () => { room.dataset.connection = "closed"; });
+  // No socket: forms post the plain way instead of waiting in htmx's hidden queue.
+  document.addEventListener("submit", (event) => {
+    if (room.dataset.connection !== "open") event.stopPropagation();
+  }, true);
 
   // Coming back. htmx's ws extension waits up to a minute between tries; here it tries
   // again at once and the new socket waits first instead: a few seconds at most, with
