@@ -13,9 +13,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, presence
+from . import editing, history, identity, limits, lobby
 from .broadcast import end_identity, group_name, publish_sync, render_push, send_fragment
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
+from .live import lobby as live_lobby
+from .live import presence
 from .models import Message, Room
 from .posting import RATE_LIMITED, is_rate_limited, new_key, post_message
 
@@ -112,7 +114,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         else:
             if not message.repeated:  # a repeat (a double click) was announced the first time
                 publish_sync(message)
-                lobby.touch_now(room.pk)
+                live_lobby.touch_now(room.pk)
             return see_other(f"{room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         status = 400
@@ -195,7 +197,7 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
             status = 429 if limited else 400
         else:
             async_to_sync(send_fragment)(group_name(room.pk), render_push("about", room=room))
-            lobby.touch_now(room.pk)
+            live_lobby.touch_now(room.pk)
             return see_other(room.get_absolute_url())
     return room_page(request, room, me, MessageForm(), about_form=form, status=status)
 
@@ -223,7 +225,7 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         else:
             if changed:
                 publish_sync(message)
-                lobby.touch_now(message.room_id)
+                live_lobby.touch_now(message.room_id)
             return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
     elif form.errors:
         error, status = " ".join(form.errors["message"]), 400
@@ -252,7 +254,7 @@ def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
             return refuse(request, message, "Delete a message", str(refused), refused.status)
         if changed:
             publish_sync(message)
-            lobby.touch_now(message.room_id)
+            live_lobby.touch_now(message.room_id)
         return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
     if message.deleted:
         return refuse(request, message, "Delete a message", "That message is already deleted.", 410)
