@@ -46,6 +46,9 @@ async def test_the_presence_backend_is_the_settings_choice_made_when_first_used(
     try:
         await make_room()
         ada = await joined("ada")
+        # Answered once the socket has opened whole (its arrival stored).
+        await ada.send_to(frame("here"))
+        assert "here" in await receive_message(ada)
         assert type(presence.store()) is Elsewhere
         assert presence.store().active(0) != []  # ada's socket went into it
         await ada.disconnect()
