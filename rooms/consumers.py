@@ -161,12 +161,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY, reason=refusal)
             return
         self.group = group_name(self.room.pk)
-        # Accepted before it listens: whatever the hub hands its feed may go out at once.
-        await self.accept()
         # The feed sends straight down the connection (the ASGI send), past this consumer.
         self.feed = RoomFeed(self.room, self.base_send, conn=self.conn_id)
         seen = await live.open(self.feed, self.me)
         self.typing = typists.Throttle()
+        await self.accept()
         await self.feed.start(seen)
         await live.presence.arrive(self.room.pk, self.me, self.conn_id)
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})

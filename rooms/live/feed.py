@@ -97,6 +97,9 @@ class RoomFeed:
         self.backlog = Backlog(self.fall_behind, held=lambda: len(self.early))
         self.closed = False
         self.dropping: asyncio.Task | None = None
+        # Frames for the socket before it is accepted and started (a who-is-here push
+        # can come that soon): sent first thing by start(). None once started.
+        self.unstarted: list[str] | None = []
         # The newest revision known to exist in the room (from start, pushes and checks).
         self.newest = 0
         self.catching_up: asyncio.Task | None = None
@@ -118,7 +121,9 @@ class RoomFeed:
 
     async def send(self, text: str) -> None:
         """One frame to the socket, within what a slow reader may hold."""
-        if not self.closed:
+        if self.unstarted is not None:
+            self.unstarted.append(text)
+        elif not self.closed:
             await self.backlog.send(self._to_socket, text)
 
     async def _to_socket(self, text: str) -> None:
@@ -146,6 +151,9 @@ class RoomFeed:
 
     async def start(self, seen: int) -> None:
         """Begin with the room's newest revision as read once the socket listened."""
+        unstarted, self.unstarted = self.unstarted or [], None
+        for text in unstarted:
+            await self.send(text)
         async with self.lock:
             self.seen = seen
             self.newest = max(self.newest, seen)
