@@ -115,7 +115,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     # One Redis subscription per room per process, fanned out inside the process.
-    # Pub/sub keeps nothing for a subscriber that was away: rooms/recovery.py and
+    # Pub/sub keeps nothing for a subscriber that was away: rooms/live/recovery.py and
     # the sequence numbers fill such gaps from the database.
     CHANNEL_LAYERS = {
         "default": {
@@ -171,18 +171,23 @@ RATE_LIMITS_PER_ADDRESS = env_rates(
 # address every limit counts comes from them, and from nobody else. Empty: trust no one.
 FORWARDED_ALLOW_IPS = env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 
-# Presence (rooms/presence.py): each process refreshes its sockets' entries every
+# Presence (rooms/live/presence.py): each process refreshes its sockets' entries every
 # PRESENCE_HEARTBEAT seconds; entries of a process that died drop out after PRESENCE_TTL.
 PRESENCE_HEARTBEAT = float(os.environ.get("PRESENCE_HEARTBEAT", "10"))
 PRESENCE_TTL = float(os.environ.get("PRESENCE_TTL", "30"))
+# Where the entries live (rooms/live/stores.py), made when first used: Redis, shared by
+# every process, when REDIS_URL is set; else a dict in this one process.
+PRESENCE_BACKEND = os.environ.get("PRESENCE_BACKEND") or (
+    "rooms.live.stores.RedisStore" if REDIS_URL else "rooms.live.stores.MemoryStore"
+)
 # Who is here and the lobby's cards are pushed at most once a second per room, however
-# many people come and go (rooms/presence.py, rooms/lobby.py).
+# many people come and go (rooms/live/presence.py, rooms/live/lobby.py).
 LIVE_PUSHES = True
 LIVE_PUSH_EVERY = 1.0
 # The lobby lists rooms with people in them or a message in the last LOBBY_HOURS hours.
 LOBBY_HOURS = float(os.environ.get("LOBBY_HOURS", "24"))
 # A page more than CATCH_UP_BOUND changes behind gets the room's newest page drawn fresh
-# instead of every change it missed (rooms/delivery.py).
+# instead of every change it missed (rooms/live/feed.py).
 CATCH_UP_BOUND = int(os.environ.get("CATCH_UP_BOUND", "1000"))
 # The once-a-second recheck (rooms/recovery.py) that fills a socket from the database when
 # a push never came. Keep it on: it is what brings a lost last push after a Redis restart.
@@ -284,7 +289,7 @@ LOGGING = {
     },
 }
 
-# Open sockets (rooms/backlog.py, rooms/caps.py). A socket with more than this many
+# Open sockets (rooms/live/backlog.py, rooms/live/caps.py). A socket with more than this many
 # characters or events waiting for its reader, or a send waiting longer than this many
 # seconds, is closed with 1013 (the page reconnects and catches up).
 SOCKET_BACKLOG_BYTES = int(os.environ.get("SOCKET_BACKLOG_BYTES", str(1024 * 1024)))

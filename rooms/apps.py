@@ -11,6 +11,11 @@ class RoomsConfig(AppConfig):
         from django.db.models.signals import post_save, pre_save
 
         from . import members
+        from .live.process import Live
+
+        # Everything live in this process (rooms.live.runtime() returns it): made here,
+        # started by the first socket, stopped at shutdown.
+        self.live = Live()
 
         user_logged_out.connect(
             members.close_sockets_on_logout, weak=False, dispatch_uid="parley-logout"

@@ -13,13 +13,13 @@ from django.utils.safestring import SafeString, mark_safe
 
 from .models import MESSAGE_MAX_LENGTH, Message
 
-# Group events; rooms/fanout.py hands each to the group's sockets' handlers.
-# RoomConsumer.room_message: a drawn message, in the room's order.
+# Group events; rooms/live/hub.py hands each to the group's sockets' feeds (DELIVER).
+# A drawn message, in the room's order.
 MESSAGE_EVENT = "room.message"
-# RoomConsumer.room_fragment (and the lobby's socket): ready bytes that need no
-# ordering (who is here, who is typing, the topic, the lobby's cards).
+# Ready bytes that need no ordering (who is here, who is typing, the topic; the
+# lobby's socket gets the lobby's cards this way too).
 FRAGMENT_EVENT = "room.fragment"
-# RoomConsumer.identity_ended: close a socket whose identity ended.
+# Close the sockets of an identity that ended, after telling their pages why.
 IDENTITY_ENDED_EVENT = "identity.ended"
 
 

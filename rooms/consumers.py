@@ -1,12 +1,12 @@
 """The room socket: identity from the session, frames in, fragments out.
 
 Whenever its socket opens, the page sends the room's last revision it saw and
-gets every message posted, edited or deleted since; live pushes go through the
-socket's RoomFeed, which keeps them whole and in order (rooms/delivery.py).
+gets every message posted, edited or deleted since; live pushes go from the
+process's hub to the socket's RoomFeed, which keeps them whole and in order and
+sends them (rooms/live/). The consumer opens and closes the feed and answers
+frames; it is never called back.
 """
 
-import asyncio
-import contextlib
 import json
 import logging
 import re
@@ -20,30 +20,17 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import (
-    about,
-    editing,
-    events,
-    fanout,
-    history,
-    identity,
-    limits,
-    memory,
-    presence,
-    recovery,
-    typists,
-)
-from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog, watch
+from . import about, editing, events, history, identity, limits, typists
 from .broadcast import group_name, render_push, sent_ack
-from .caps import CLOSE_TOO_MANY, caps
-from .delivery import Asked, RoomFeed, newest_page
-from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Message, Room, record_number
-from .outbox import outbox
+from .live import outbox, runtime
+from .live.caps import CLOSE_TOO_MANY
+from .live.feed import CLOSE_IDENTITY_ENDED, Asked, RoomFeed
+from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Room, record_number
 
 log = logging.getLogger(__name__)
 
 # Application close codes (4000-4999): browsers and htmx do not retry these.
-CLOSE_IDENTITY_ENDED = 4001
+# CLOSE_IDENTITY_ENDED (4001) is the feed's: it closes a socket whose identity ended.
 CLOSE_NOT_JOINED = 4003
 CLOSE_NO_ROOM = 4004
 
@@ -131,8 +118,9 @@ def frame_message_id(frame: dict[str, Any], key: str) -> int:
 
 
 class RoomConsumer(AsyncWebsocketConsumer):
-    # Group events come through this process's hub (rooms/fanout.py), not through a
-    # channel of the socket's own: no Redis subscription or queue per socket.
+    # Group events come through this process's hub (rooms/live/hub.py) to the socket's
+    # feed, not through a channel of the socket's own: no Redis subscription or queue
+    # per socket.
     channel_layer_alias = None
 
     room: Room | None = None
@@ -140,7 +128,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     feed: RoomFeed | None = None
     typing: typists.Throttle | None = None
-    backlog: Backlog | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -167,28 +154,24 @@ class RoomConsumer(AsyncWebsocketConsumer):
             log.info("ws.refused", extra={"room": slug, "conn": self.conn_id, "code": code})
             await self.close(code=code, reason=reason)
             return
+        live = runtime()
+        live.start()
         # Counted per session and per client address; given back on disconnect.
         self.place = (self.scope["session"].session_key or "", self.me.address or "")
-        if refusal := caps().take(*self.place):
+        if refusal := live.caps.take(*self.place):
             await self.accept()
             extra = {"room": slug, "conn": self.conn_id, "code": CLOSE_TOO_MANY}
             log.info("ws.refused", extra=extra)
             await self.close(code=CLOSE_TOO_MANY, reason=refusal)
             return
         self.group = group_name(self.room.pk)
-        self.feed = RoomFeed(self.send, self.read_after, self.read_newest)
-        self.backlog = Backlog(self.fall_behind, held=lambda: self.feed.held)
-        watch().add(self.backlog)
-        await fanout.hub().join(self.group, self)
-        await fanout.hub().join(self.me.key, self)
-        # Read after joining the room: a message posted in between is then either
-        # counted here or arrives as a push.
-        seen = await database_sync_to_async(self.room_last_revision)()
-        recovery.watch(self.feed, self.room.pk)
+        # The feed sends straight down the connection (the ASGI send), past this consumer.
+        self.feed = RoomFeed(self.room, self.base_send, conn=self.conn_id)
+        seen = await live.open(self.feed, self.me)
         self.typing = typists.Throttle()
         await self.accept()
         await self.feed.start(seen)
-        await presence.arrive(self.room.pk, self.me, self.conn_id)
+        await live.presence.arrive(self.room.pk, self.me, self.conn_id)
         log.info("ws.open", extra={"room": slug, "conn": self.conn_id})
 
     def page_tag(self) -> str | None:
@@ -209,46 +192,22 @@ class RoomConsumer(AsyncWebsocketConsumer):
             me = replace(me, address=limits.socket_address(self.scope))
         return me, Room.objects.filter(slug=slug).first()
 
-    def room_last_revision(self) -> int:
-        return Room.objects.values_list("last_revision", flat=True).get(pk=self.room.pk)
-
-    async def read_after(self, revision: int, limit: int) -> list[Message]:
-        return await database_sync_to_async(self.room.changes_after)(revision, limit)
-
-    async def read_newest(self) -> tuple[int, str, int]:
-        return await database_sync_to_async(newest_page)(self.room)
-
     async def disconnect(self, code: int) -> None:
-        if self.group:
+        live = runtime()
+        if self.feed is not None:
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
-            self.feed.close()
-            recovery.unwatch(self.feed)
-            watch().discard(self.backlog)
-            caps().give_back(*self.place)
-            await presence.leave(self.room.pk, self.conn_id)
-            await fanout.hub().leave(self.group, self)
-            await fanout.hub().leave(self.me.key, self)
-        memory.socket_closed()
+            await live.close(self.feed, self.me)
+            live.caps.give_back(*self.place)
+            await live.presence.leave(self.room.pk, self.conn_id)
+        live.trimmer.socket_closed()
 
     async def send(self, text_data=None, bytes_data=None, close=False) -> None:
-        """Every frame to the page, within what a slow reader may hold (rooms/backlog.py)."""
-        if self.backlog is None:
+        """Every frame to the page goes through its feed, within what a slow reader may
+        hold (rooms/live/backlog.py)."""
+        if self.feed is None:
             await super().send(text_data, bytes_data, close)
         else:
-            await self.backlog.send(super().send, text_data)
-
-    def fall_behind(self, why: str) -> None:
-        """Too much waits for this socket: close it; the page reconnects and catches up."""
-        log.info("ws.dropped", extra={"room": self.room.slug, "conn": self.conn_id, "why": why})
-        self.dropping = asyncio.get_running_loop().create_task(self.drop())
-
-    async def drop(self) -> None:
-        # Take nothing more for it now; the rest goes with the connection.
-        await fanout.hub().leave(self.group, self)
-        await fanout.hub().leave(self.me.key, self)
-        self.feed.close()
-        with contextlib.suppress(OSError):  # gone already: nothing left to close
-            await self.close(code=TOO_FAR_BEHIND, reason=TOO_FAR_BEHIND_REASON)
+            await self.feed.send(text_data)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:
@@ -274,7 +233,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if self.typing.allow() and (
             await limits.acheck("typing", person=me.key, address=me.address) is None
         ):
-            await events.send_fragment(self.group, typists.cue(me.name, me.guest, me.key))
+            await events.typing(self.room, me)
 
     async def on_about(self, frame: dict[str, Any]) -> None:
         field = next(f for f in about.FIELDS if f in frame)
@@ -321,8 +280,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.send(render_push("error", error=str(error), text=text))
             return
         try:
-            # Batched with other sockets' posts: rooms/outbox.py.
-            await outbox().post(self.room, self.me, text, key)
+            # Batched with other sockets' posts: rooms/live/outbox.py.
+            await outbox.post(self.room, self.me, text, key)
         except ValidationError as error:
             # Nothing typed is lost: a page that sent a key keeps the text in its
             # "Not sent yet" list and matches this refusal by the key; for an older
@@ -334,22 +293,6 @@ class RoomConsumer(AsyncWebsocketConsumer):
             return
         # A repeated key gets the very acknowledgement the first one got.
         await self.send(sent_ack(key))
-
-    async def room_message(self, event: dict[str, Any]) -> None:
-        await self.feed.push(event["revision"], event["html"], event.get("appended"))
-
-    async def room_fragment(self, event: dict[str, Any]) -> None:
-        """Ready bytes that need no ordering (who is here, who is typing, the topic)."""
-        if "presence" in event:
-            presence.heard(self.room.pk, event["html"])
-        await self.send(event["html"])
-
-    async def identity_ended(self, event: dict[str, Any]) -> None:
-        """Logged out, or renamed in another tab: this socket may not post any more.
-        The page is told who this browser is now before the socket closes."""
-        if html := event.get("html"):
-            await self.send(html)
-        await self.close(code=CLOSE_IDENTITY_ENDED, reason="You left; reload the page.")
 
 
 # What a frame asks for, by the first of these fields it carries ("remove", not

@@ -13,17 +13,15 @@ script), it goes out before the function returns.
 """
 
 import asyncio
-import logging
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.db import transaction
 
-from . import lobby
+from . import typists
 from .broadcast import (
     FRAGMENT_EVENT,
     IDENTITY_ENDED_EVENT,
@@ -31,10 +29,10 @@ from .broadcast import (
     message_event,
     render_push,
 )
+from .identity import Identity
+from .live import lobby
+from .live.hub import send, send_fragment
 from .models import Message, Room
-
-log = logging.getLogger(__name__)
-
 
 # The events: one per kind of change. `group_event` draws it, once, as the group sees it.
 
@@ -122,39 +120,19 @@ async def call(function, *args, **kwargs):
 
 async def announce(event: Event) -> None:
     """Tell everyone, from the event loop: one drawing, one group send, the lobby card."""
-    await _send(event.group_event())
+    await send(event.group_event())
     lobby.touch(event.room_id)
 
 
 def announce_sync(event: Event) -> None:
     """The same from synchronous code; the lobby card goes at once."""
-    async_to_sync(_send)(event.group_event())
+    async_to_sync(send)(event.group_event())
     lobby.touch_now(event.room_id)
 
 
-async def _send(event: dict) -> None:
-    try:
-        await get_channel_layer().group_send(event["group"], event)
-    except Exception:
-        # The change is stored, so it is not lost: readers fill the gap from the record
-        # when the layer is back (rooms/recovery.py); extras (the topic, the lobby's
-        # cards) show the truth again on the next change or reload.
-        log.warning("%s for %s was not sent", event["type"], event["group"])
-
-
-async def publish(message: Message) -> None:
-    """Tell everyone in the message's room about it, new, edited or deleted: one render,
-    one group send. The same element id replaces an older copy on the page."""
-    await _send(message_event(message))
-
-
-publish_sync = async_to_sync(publish)
-
-
-async def send_fragment(group: str, html: str) -> None:
-    """Send one rendered fragment to every socket in a group, as is (who is here, who
-    is typing, the lobby's cards: live extras that need no order)."""
-    await _send({"type": FRAGMENT_EVENT, "group": group, "html": html})
+async def typing(room: Room, me: Identity) -> None:
+    """Someone is typing: a live cue for the room, nothing stored, no lobby card."""
+    await send_fragment(group_name(room.pk), typists.cue(me.name, me.guest, me.key))
 
 
 def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
@@ -163,5 +141,4 @@ def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
     browser is now (`now`, an Identity; None: nobody).
     Drawn once: every page of that identity gets the same bytes."""
     html = render_push("identity_ended", now=now, ended=True, account=account_changed)
-    event = {"type": IDENTITY_ENDED_EVENT, "group": key, "html": html}
-    async_to_sync(get_channel_layer().group_send)(key, event)
+    async_to_sync(send)({"type": IDENTITY_ENDED_EVENT, "group": key, "html": html})

@@ -1,29 +1,21 @@
 """The lobby's rooms: the ones with people in them now or a recent message.
 
 Each room is drawn by templates/rooms/_room_card.html, on the page and in live
-pushes alike. A room that changed (a message, someone came or went, a new topic)
-is redrawn at most once every LIVE_PUSH_EVERY seconds per process, and the cards
-go to every open lobby (the "lobby" group) in one frame.
+pushes alike (the pushes: rooms/live/lobby.py).
 """
 
-import asyncio
-import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
-from . import events, presence
 from .broadcast import render_push
+from .live import presence
 from .models import Message, Room
-
-log = logging.getLogger(__name__)
 
 GROUP = "lobby"
 LISTED = 30  # rooms on the lobby page
@@ -89,42 +81,3 @@ def cards_for(room_ids: set[int]) -> list[Card]:
 
 def draw(cards: list[Card]) -> str:
     return render_push("room_cards", cards=cards)
-
-
-# Rooms changed since the last push, and the task that pushes them.
-_dirty: set[int] = set()
-_task: asyncio.Task | None = None
-
-
-def touch(room_id: int) -> None:
-    """A room's card may have changed: redraw it with the next push (from the event loop)."""
-    global _task
-    if not settings.LIVE_PUSHES:
-        return
-    _dirty.add(room_id)
-    if _task is None or _task.done() or _task.get_loop() is not asyncio.get_running_loop():
-        _task = asyncio.get_running_loop().create_task(_run())
-
-
-def touch_now(room_id: int) -> None:
-    """The same from a plain (synchronous) request: draw and send the card at once."""
-    if not settings.LIVE_PUSHES:
-        return
-    try:
-        html = draw(cards_for({room_id}))
-        async_to_sync(events.send_fragment)(GROUP, html)
-    except Exception:
-        log.warning("lobby: could not push room %s", room_id)
-
-
-async def _run() -> None:
-    while _dirty:
-        await asyncio.sleep(settings.LIVE_PUSH_EVERY)
-        rooms = set(_dirty)
-        _dirty.clear()
-        try:
-            cards = await database_sync_to_async(cards_for)(rooms)
-        except Exception:
-            log.warning("lobby: could not draw rooms %s", sorted(rooms))
-            continue
-        await events.send_fragment(GROUP, draw(cards))

@@ -9,7 +9,7 @@ import time
 from functools import lru_cache
 
 from .broadcast import render_push
-from .presence import Person
+from .live.presence import Person
 
 # A socket's cues count at most once per MIN_GAP seconds; the page sends one per 3 s.
 # A cheap first filter: rooms/limits.py then counts each person's and each address's

@@ -12,10 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, presence
+from . import editing, history, identity, limits, lobby
 from .broadcast import draw_history
 from .events import end_identity
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
+from .live import presence
 from .models import Message, Room
 from .posting import new_key, post_message
 from .templatetags.chat import mention_tag

@@ -6,9 +6,10 @@ import pytest
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from rooms.live import runtime
 from rooms.models import Room
 
-from .helpers import DATABASE_URL, REDIS_URL, REQUIRE_SERVICES, forget_everyone
+from .helpers import DATABASE_URL, REDIS_URL, REQUIRE_SERVICES
 
 HAS_POSTGRES = urlparse(DATABASE_URL).scheme.startswith("postgres")
 
@@ -115,10 +116,19 @@ def browser():
 
 @pytest.fixture
 async def nobody_here():
-    """Nobody anywhere before and after the test (Redis keeps entries between runs)."""
+    """Nobody anywhere before and after the test: the live runtime stopped (its loops,
+    hub and sockets' state gone) and the presence store emptied (Redis keeps entries
+    between runs)."""
     layer = get_channel_layer()
     if hasattr(layer, "flush"):
         await layer.flush()
-    await database_sync_to_async(forget_everyone)()
+    await forget_everyone()
     yield
-    await database_sync_to_async(forget_everyone)()
+    await forget_everyone()
+
+
+async def forget_everyone() -> None:
+    # Emptied first: stopping lets the store go, and the next use makes it anew from
+    # the settings (which a test may change).
+    await database_sync_to_async(runtime().store.clear)()
+    await runtime().stop()

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from rooms import identity, presence
+from rooms import identity
 from rooms.models import Room
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
@@ -120,19 +120,6 @@ async def joined(name: str, slug: str = "django-girls", like=None, guest_key=Non
     connected, _ = await socket.connect()
     assert connected
     return socket
-
-
-def forget_everyone() -> None:
-    """Each test starts with nobody anywhere (Redis keeps entries between runs)."""
-    presence._local.clear()
-    presence._dirty.clear()
-    presence._heard.clear()
-    if isinstance(presence.store, presence.MemoryStore):
-        presence.store.rooms.clear()
-    else:
-        client = presence.store.client()
-        for key in client.scan_iter(f"{presence.store.prefix}:*"):
-            client.delete(key)
 
 
 # The frame fuzzer's parts.

@@ -11,9 +11,9 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from rooms.broadcast import MESSAGE_EVENT
-from rooms.delivery import GAP_WAIT
+from rooms.live.feed import GAP_WAIT
+from rooms.live.recovery import CHECK_EVERY
 from rooms.models import Message, Room
-from rooms.recovery import CHECK_EVERY
 
 from .helpers import (
     frame,
@@ -299,23 +299,25 @@ async def test_a_page_a_little_behind_still_gets_exactly_what_it_missed(settings
     await bob.disconnect()
 
 
-async def test_a_repeated_catch_up_while_one_runs_is_not_stacked():
+async def test_a_repeated_catch_up_while_one_runs_is_not_stacked(monkeypatch):
     """A socket's feed, its record read held open: the repeats while it runs are dropped."""
-    from rooms.delivery import Asked, RoomFeed
+    from rooms.live import feed as feeds
+    from rooms.live.feed import Asked, RoomFeed
 
     room = await make_room()
     await post_many(room, 300)
     reading = asyncio.Event()
     sent: list[str] = []
 
-    async def send(html: str) -> None:
-        sent.append(html)
+    async def send(message: dict) -> None:
+        sent.append(message["text"])
 
-    async def read_after(revision: int, limit: int):
+    async def read_changes(room: Room, revision: int, limit: int):
         await reading.wait()
         return await database_sync_to_async(room.changes_after)(revision, limit)
 
-    feed = RoomFeed(send, read_after)
+    monkeypatch.setattr(feeds, "read_changes", read_changes)
+    feed = RoomFeed(room, send)
     await feed.start(300)
     assert feed.ask(0) is Asked.STARTED
     assert [feed.ask(0) for _ in range(20)] == [Asked.RUNNING] * 20

@@ -385,7 +385,7 @@ async def test_a_lost_edit_push_still_arrives_from_the_record():
 
 async def test_a_gap_left_by_a_message_edited_since_is_filled_with_its_newest_state(settings):
     from rooms.broadcast import group_name, message_event
-    from rooms.delivery import GAP_WAIT
+    from rooms.live.feed import GAP_WAIT
 
     settings.LIVE_RECHECK = False  # the gap filler alone: the push below shows the gap
     room = await make_room()

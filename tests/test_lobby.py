@@ -81,14 +81,14 @@ def test_the_lobby_lists_rooms_with_recent_messages_newest_first(client):
 def test_rooms_with_people_in_them_are_listed_first(client):
     from asgiref.sync import async_to_sync
 
-    from rooms import presence
     from rooms.identity import Identity
+    from rooms.live import presence
 
     Room.objects.for_name("Chatty").post("ada", "hello")
     empty = Room.objects.for_name("Just Arrived")
     bob = Identity("bob", guest=True, key="session.bob")
     until = timezone.now().timestamp() + 60
-    async_to_sync(presence.store.aadd)(empty.pk, presence.entry("c1", bob), until)
+    async_to_sync(presence.store().aadd)(empty.pk, presence.entry("c1", bob), until)
     page = client.get("/").content.decode()
     assert listed(page) == ["just-arrived", "chatty"]
     assert "1 person here now" in page

@@ -14,8 +14,8 @@ from django.utils import timezone
 
 from rooms import limits, posting
 from rooms.identity import Identity
+from rooms.live.outbox import Outbox
 from rooms.models import BAD_MESSAGE_KEY, Message, Room, store_messages
-from rooms.outbox import Outbox
 from rooms.posting import KEY_TAKEN, post_messages
 
 from .helpers import joined_socket, make_room, needs_postgres, open_socket

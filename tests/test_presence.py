@@ -12,8 +12,9 @@ import pytest
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 
-from rooms import limits, presence
+from rooms import limits
 from rooms.identity import GUEST_KEY, Identity
+from rooms.live import presence
 from rooms.models import Room, author_tag
 
 from .helpers import frame, joined, make_room, needs_redis, next_is
@@ -132,7 +133,7 @@ def test_the_room_page_shows_who_is_here_on_load(joined_client):
     client, room = joined_client
     bob = Identity("bob", guest=True, key="session.bob")
     for tab in ("c1", "c2"):  # two tabs, one person
-        async_to_sync(presence.store.aadd)(room.pk, presence.entry(tab, bob), time.time() + 60)
+        async_to_sync(presence.store().aadd)(room.pk, presence.entry(tab, bob), time.time() + 60)
     page = client.get(room.get_absolute_url()).content.decode()
     # bob, and ada, who is reading the page (her socket has not opened yet).
     assert "Here now: 2" in page

@@ -11,9 +11,9 @@ from django.test import RequestFactory
 from rooms import broadcast, history
 from rooms.forms import AboutForm, JoinForm, MessageForm
 from rooms.identity import Identity
+from rooms.live.presence import Here, Person
 from rooms.lobby import Card
 from rooms.models import Message, Room
-from rooms.presence import Here, Person
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 

@@ -12,14 +12,14 @@ from collections import Counter
 
 from django.conf import settings
 
-from .loops import per_loop
-
 # An application close code: htmx does not reconnect after 4000-4999, which is
 # right here, since a new socket would be refused the same way.
 CLOSE_TOO_MANY = 4008
 
 
 class Caps:
+    """This process's open room sockets, counted per session and per address."""
+
     def __init__(self) -> None:
         self.open: Counter[tuple[str, str]] = Counter()
 
@@ -39,6 +39,3 @@ class Caps:
             if self.open[key] <= 0:
                 # Keep no entry per closed session or address: they would add up.
                 del self.open[key]
-
-
-caps = per_loop(Caps)

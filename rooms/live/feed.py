@@ -1,4 +1,4 @@
-"""Keep one socket's view of its room whole and in order.
+"""Keep one socket's view of its room whole and in order, and send it its bytes.
 
 Every change in a room (a new message, an edit, a deletion) takes the room's
 next revision. Pushes from several server processes can overtake each other,
@@ -16,20 +16,29 @@ sent (to the socket's own pace) before the next is read; a page further behind
 gets the room's newest page drawn fresh in place of its list, with older
 history a click or scroll away. One catch-up runs per socket at a time, and a
 socket asks at most CATCH_UPS times per CATCH_UP_WINDOW seconds.
+
+Everything the socket is sent goes through its feed: the feed holds the
+connection's own ASGI `send`, counts what waits for a slow reader (backlog.py)
+and closes the connection itself when that is too much. It reads the record
+with the plain functions below; nothing calls back into the consumer.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
+from typing import Any
 
+from channels.db import database_sync_to_async
 from django.conf import settings
 
-from . import history
-from .broadcast import render_messages, render_newest
-from .models import Message, Room
+from .. import history
+from ..broadcast import render_messages, render_newest
+from ..models import Message, Room
+from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +49,10 @@ PAGE = 200
 # A page asks once whenever its socket opens; more than this is not a page.
 CATCH_UPS = 3
 CATCH_UP_WINDOW = 10.0
+
+# Application close code (4000-4999: browsers and htmx do not retry it): the identity
+# the socket was opened under ended (logged out, renamed in another tab).
+CLOSE_IDENTITY_ENDED = 4001
 
 
 class Asked(Enum):
@@ -59,17 +72,36 @@ def newest_page(room: Room) -> tuple[int, str, int]:
     return revision, render_newest(room, page, revision), shown
 
 
+@database_sync_to_async
+def read_changes(room: Room, after: int, limit: int) -> list[Message]:
+    """What changed in the room after revision `after`, oldest change first."""
+    return room.changes_after(after, limit)
+
+
+@database_sync_to_async
+def read_newest(room: Room) -> tuple[int, str, int]:
+    return newest_page(room)
+
+
+@database_sync_to_async
+def read_last_revision(room: Room) -> int:
+    return Room.objects.values_list("last_revision", flat=True).get(pk=room.pk)
+
+
 class RoomFeed:
     def __init__(
-        self,
-        send: Callable[[str], Awaitable[None]],
-        read_after: Callable[[int, int], Awaitable[Sequence[Message]]],
-        read_newest: Callable[[], Awaitable[tuple[int, str, int]]] | None = None,
+        self, room: Room, asgi_send: Callable[[dict[str, Any]], Awaitable[None]], conn: str = ""
     ):
-        self.send = send
-        self.read_after = read_after
-        # The room's newest revision and newest page, for a page too far behind.
-        self.read_newest = read_newest
+        self.room = room
+        # The connection's own ASGI send: what reaches the socket, and its close.
+        self.asgi_send = asgi_send
+        self.conn = conn  # to follow the socket through the logs
+        self.backlog = Backlog(self.fall_behind, held=lambda: len(self.early))
+        self.closed = False
+        self.dropping: asyncio.Task | None = None
+        # Frames for the socket before it is accepted and started (a who-is-here push
+        # can come that soon): sent first thing by start(). None once started.
+        self.unstarted: list[str] | None = []
         # The newest revision known to exist in the room (from start, pushes and checks).
         self.newest = 0
         self.catching_up: asyncio.Task | None = None
@@ -94,8 +126,41 @@ class RoomFeed:
         """Pushes held back: early ones, or every one while a send waits on the socket."""
         return len(self.early)
 
+    async def send(self, text: str) -> None:
+        """One frame to the socket, within what a slow reader may hold."""
+        if self.unstarted is not None:
+            self.unstarted.append(text)
+        elif not self.closed:
+            await self.backlog.send(self._to_socket, text)
+
+    async def _to_socket(self, text: str) -> None:
+        await self.asgi_send({"type": "websocket.send", "text": text})
+
+    async def close_socket(self, code: int, reason: str) -> None:
+        with contextlib.suppress(OSError):  # gone already: nothing left to close
+            await self.asgi_send({"type": "websocket.close", "code": code, "reason": reason})
+
+    async def end(self, html: str | None) -> None:
+        """The identity this socket was opened under ended: say who the browser is now
+        (`html`), then close, so the page stops posting under a name it does not show."""
+        if html:
+            await self.send(html)
+        await self.close_socket(CLOSE_IDENTITY_ENDED, "You left; reload the page.")
+
+    def fall_behind(self, why: str) -> None:
+        """Too much waits for this socket: take nothing more for it and close it; the page
+        reconnects and catches up from its cursor."""
+        log.info("ws.dropped", extra={"room": self.room.slug, "conn": self.conn, "why": why})
+        self.close()
+        self.dropping = asyncio.get_running_loop().create_task(
+            self.close_socket(TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON)
+        )
+
     async def start(self, seen: int) -> None:
         """Begin with the room's newest revision as read once the socket listened."""
+        unstarted, self.unstarted = self.unstarted or [], None
+        for text in unstarted:
+            await self.send(text)
         async with self.lock:
             self.seen = seen
             self.newest = max(self.newest, seen)
@@ -106,6 +171,8 @@ class RoomFeed:
     async def push(self, revision: int, html: str, appended: Sequence[int] | None = None) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes.
         `appended`: (seq, id) of a new message, added after the newest on the page."""
+        if self.closed:
+            return
         self.newest = max(self.newest, revision)
         if self.seen is not None and revision <= self.seen:
             return
@@ -147,8 +214,8 @@ class RoomFeed:
                 # Pushed before the page said: on it, and newer than anything it lacks.
                 self.shown = shown
                 self.pushed = deque((p for p in self.pushed if p[0] > shown), maxlen=PAGE)
-            if self.read_newest is not None and self.newest - after > settings.CATCH_UP_BOUND:
-                after, html, self.shown = await self.read_newest()
+            if self.newest - after > settings.CATCH_UP_BOUND:
+                after, html, self.shown = await read_newest(self.room)
                 self.pushed.clear()  # the list is replaced whole
                 await self.send(html)
                 self.seen = max(self.seen, after)
@@ -170,7 +237,7 @@ class RoomFeed:
         landed = list(self.pushed)
         while True:
             # Each frame is sent, at the socket's pace, before the next is read.
-            batch = await self.read_after(after, PAGE)
+            batch = await read_changes(self.room, after, PAGE)
             if not batch:
                 break
             await self.send(render_messages(batch, self.shown, landed))
@@ -206,7 +273,7 @@ class RoomFeed:
 
     def check(self, newest: int) -> None:
         """The room's newest revision, read now: fill if nothing moved since the last check."""
-        if self.seen is None:
+        if self.seen is None or self.closed:
             return
         self.newest = max(self.newest, newest)
         behind = newest > self.seen
@@ -219,6 +286,7 @@ class RoomFeed:
             self.fill_task = asyncio.get_running_loop().create_task(self.fill())
 
     def close(self) -> None:
+        self.closed = True
         if self.gap_timer is not None:
             self.gap_timer.cancel()
         if self.fill_task is not None:

@@ -13,20 +13,18 @@ the page then asks for what it missed from the last change it shows, as after
 any reconnect. The bounds are settings: SOCKET_BACKLOG_BYTES, _EVENTS, _SECONDS.
 """
 
-import asyncio
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
 
-from .loops import per_loop
-
 # "Try again later": htmx's ws extension reconnects after 1006, 1011, 1012 and 1013.
 TOO_FAR_BEHIND = 1013
 TOO_FAR_BEHIND_REASON = "Too far behind; reconnecting."
 
-CHECK_EVERY = 1.0  # seconds between looks at sockets with nothing more sent to them
+# Seconds between looks at sockets with nothing more sent to them (rooms/live/process.py).
+CHECK_EVERY = 1.0
 
 
 class Backlog:
@@ -82,29 +80,3 @@ class Backlog:
             self.dropped = True
             self.drop(why)
         return True
-
-
-class Watch:
-    """This process's open sockets' backlogs, looked at once a second."""
-
-    def __init__(self) -> None:
-        self.backlogs: set[Backlog] = set()
-        self.task: asyncio.Task | None = None
-
-    def add(self, backlog: Backlog) -> None:
-        self.backlogs.add(backlog)
-        if self.task is None or self.task.done():
-            self.task = asyncio.get_running_loop().create_task(self.check_forever())
-
-    def discard(self, backlog: Backlog) -> None:
-        self.backlogs.discard(backlog)
-
-    async def check_forever(self) -> None:
-        while self.backlogs:
-            await asyncio.sleep(CHECK_EVERY)
-            now = time.monotonic()
-            for backlog in list(self.backlogs):
-                backlog.check(now)
-
-
-watch = per_loop(Watch)

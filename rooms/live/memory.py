@@ -14,8 +14,6 @@ import ctypes
 import ctypes.util
 import gc
 
-from .loops import per_loop
-
 TRIM_EVERY = 100  # closed sockets
 
 
@@ -42,11 +40,3 @@ class Trimmer:
             gc.collect()
             if self.trim is not None:
                 self.trim(0)
-
-
-# This process's trimmer.
-trimmer = per_loop(Trimmer)
-
-
-def socket_closed() -> None:
-    trimmer().socket_closed()

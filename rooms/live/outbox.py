@@ -8,26 +8,24 @@ a quiet one still stores each message at once.
 
 import asyncio
 
-from . import events
-from .identity import Identity
-from .loops import per_loop
-from .models import Message, Room
-from .posting import post_messages
+from .. import events
+from ..identity import Identity
+from ..models import Message, Room
+from ..posting import post_messages
 
 
 class Outbox:
     def __init__(self) -> None:
         self.queued: list[tuple[Room, Identity, str, str | None, asyncio.Future]] = []
-        self.storing = False
+        self.storing: asyncio.Task | None = None
 
     async def post(self, room: Room, me: Identity, text: str, key: str | None = None) -> Message:
         """Store a message; raises ValidationError as posting.post_message does, and
         answers a key already stored with that message (marked `repeated`)."""
         future = asyncio.get_running_loop().create_future()
         self.queued.append((room, me, text, key, future))
-        if not self.storing:
-            self.storing = True
-            asyncio.get_running_loop().create_task(self.store())
+        if self.storing is None:
+            self.storing = asyncio.get_running_loop().create_task(self.store())
         return await future
 
     async def store(self) -> None:
@@ -50,8 +48,22 @@ class Outbox:
                     else:
                         future.set_result(result)
         finally:
-            self.storing = False
+            self.storing = None
+
+    async def close(self) -> None:
+        """At shutdown: posts still queued are refused, not silently lost (each page
+        keeps an unacknowledged message and sends it again)."""
+        if self.storing is not None:
+            self.storing.cancel()
+        for *_, future in self.queued:
+            future.cancel()
+        self.queued = []
 
 
-# This process's outbox.
-outbox = per_loop(Outbox)
+async def post(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
+    """Store a message through this process's outbox (see Outbox.post)."""
+    from . import runtime
+
+    live = runtime()
+    live.start()
+    return await live.outbox.post(room, me, text, key)
