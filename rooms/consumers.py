@@ -240,7 +240,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
         if not isinstance(value := frame[field], str):
             raise FrameError(UNREADABLE)
         try:
-            await events.call(about.change, self.room, self.me, field, value)
+            await outbox.call(about.change, self.room, self.me, field, value)
         except ValidationError as error:
             reasons = " ".join(error.message_dict.get(field, error.messages))
             await self.send(render_push("about_error", error=reasons))
@@ -258,7 +258,7 @@ class RoomConsumer(AsyncWebsocketConsumer):
     async def change(self, domain_function, *args) -> None:
         """Edit or delete through the domain; a refusal is told to this socket alone."""
         try:
-            message, changed = await events.call(domain_function, *args)
+            message, changed = await outbox.call(domain_function, *args)
         except ValidationError as error:
             reason = " ".join(error.message_dict.get("body", error.messages))
             await self.send(render_push("error", error=reason))

@@ -7,18 +7,17 @@ in the lobby is redrawn. Nothing else publishes a change, so a form, a socket, t
 admin or a script all reach everyone the same way.
 
 Domain functions run in a thread (they use the database). Called from the event loop
-through `call`, what they announce goes out from the loop once they return, as a
-socket's own sends do; called from plain synchronous code (a page, the admin, a
-script), it goes out before the function returns.
+(rooms/live/outbox.py `call`), what they announce goes out from the loop once they
+return, before the socket that asked is answered; called from plain synchronous code
+(a page, the admin, a script), it goes out before the function returns.
 """
 
-import asyncio
+from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import partial
 
 from asgiref.sync import async_to_sync
-from channels.db import database_sync_to_async
 from django.db import transaction
 
 from . import typists
@@ -89,7 +88,7 @@ def emit(event: Event) -> None:
     transaction.on_commit(partial(_committed, event), robust=True)
 
 
-# Set by `call` while a domain function runs in a thread for the event loop: the events
+# Set by `held` while a domain function runs in a thread for the event loop: the events
 # it commits wait here and go out from the loop (no thread waits on a group send).
 _held: ContextVar[list[Event] | None] = ContextVar("held_events", default=None)
 
@@ -102,20 +101,17 @@ def _committed(event: Event) -> None:
         announce_sync(event)
 
 
-async def call(function, *args, **kwargs):
-    """Run a domain function from the event loop (in a database thread, as
-    database_sync_to_async does) and announce what it committed once it returns,
-    before its caller answers: whoever changed something hears of it in order."""
-    held: list[Event] = []
-    token = _held.set(held)
+@contextmanager
+def held():
+    """Inside, what a domain function commits is collected in the list instead of
+    announced from its database thread: the caller, on the event loop, announces it
+    (rooms/live/outbox.py `call`), so no thread waits on a group send."""
+    committed: list[Event] = []
+    token = _held.set(committed)
     try:
-        return await database_sync_to_async(function)(*args, **kwargs)
+        yield committed
     finally:
         _held.reset(token)
-        # Stored, so announced even if the function failed afterwards. A batch's
-        # announcements go out together, as its posters' would one by one.
-        if held:
-            await asyncio.gather(*(announce(event) for event in held))
 
 
 async def announce(event: Event) -> None:

@@ -9,8 +9,9 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.db import transaction
 
-from rooms import about, editing, events, posting
+from rooms import about, editing, posting
 from rooms.identity import Identity
+from rooms.live import outbox
 
 from .helpers import joined_socket, make_room
 
@@ -75,7 +76,7 @@ async def test_each_change_reaches_the_room_and_the_lobby(settings, kind, caller
     await card_containing(lobby, "1 person here now")
     change = CHANGES[kind]
     if caller == "event loop":
-        await events.call(change, room, said)
+        await outbox.call(change, room, said)
     else:  # a page or the admin: synchronous code in a thread of its own
         await database_sync_to_async(change)(room, said)
     in_room, on_card = SEEN[kind]
@@ -119,7 +120,7 @@ async def test_a_batch_announces_each_new_message_once_in_order():
     bob = await joined_socket(name="bob")
     key = "k" * 20
     posts = [(room, ADA, "one", key), (room, ADA, "two", None), (room, ADA, "one", key)]
-    results = await events.call(posting.post_messages, posts)
+    results = await outbox.call(posting.post_messages, posts)
     assert [r.repeated for r in results] == [False, False, True]
     pushes = [await bob.receive_from(), await bob.receive_from()]
     assert [SEQ.findall(p) for p in pushes] == [["1"], ["2"]]

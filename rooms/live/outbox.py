@@ -4,9 +4,14 @@ Storing a message costs one commit, and a commit waits for the disk. While one
 batch is being stored, the posts that arrive queue up and go together in the
 next, so a busy room pays one commit per batch instead of one per message, and
 a quiet one still stores each message at once.
+
+`call` is how every change a socket asks for (a post, an edit, a topic) reaches the
+domain from the event loop and is announced once it is committed.
 """
 
 import asyncio
+
+from channels.db import database_sync_to_async
 
 from .. import events
 from ..identity import Identity
@@ -34,8 +39,8 @@ class Outbox:
                 batch, self.queued = self.queued, []
                 try:
                     # Stored in a database thread; each message stored is announced from
-                    # here, on the loop, before its sender is answered (rooms/events.py).
-                    results = await events.call(
+                    # here, on the loop, before its sender is answered (`call`).
+                    results = await call(
                         post_messages, [(room, me, text, key) for room, me, text, key, _ in batch]
                     )
                 except Exception as error:
@@ -67,3 +72,17 @@ async def post(room: Room, me: Identity, text: str, key: str | None = None) -> M
     live = runtime()
     live.start()
     return await live.outbox.post(room, me, text, key)
+
+
+async def call(function, *args):
+    """Run a domain function from the event loop (in a database thread, as
+    database_sync_to_async does) and announce what it committed once it returns,
+    before its caller answers: whoever changed something hears of it in order."""
+    with events.held() as committed:
+        try:
+            return await database_sync_to_async(function)(*args)
+        finally:
+            # Stored, so announced even if the function failed afterwards. A batch's
+            # announcements go out together, as its posters' would one by one.
+            if committed:
+                await asyncio.gather(*(events.announce(event) for event in committed))
