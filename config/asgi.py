@@ -12,6 +12,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from rooms.live.backlog import with_server_send  # noqa: E402
 from rooms.live.process import lifespan  # noqa: E402
 from rooms.origins import SameOriginValidator  # noqa: E402
 from rooms.routing import websocket_urlpatterns  # noqa: E402
@@ -20,7 +21,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # Scheme, host and port of the page's origin, as CSRF compares them (rooms/origins.py).
-        "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The room's pushes take the server's own send, past Channels' middleware.
+        "websocket": with_server_send(
+            SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
         # Server start and shutdown: the live runtime stops with the server.
         "lifespan": lifespan,
     }

@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from . import about, editing, events, history, identity, limits, typists
 from .broadcast import group_name, render_push, sent_ack
 from .live import outbox, runtime
+from .live.backlog import SERVER_SEND
 from .live.caps import CLOSE_TOO_MANY
 from .live.feed import CLOSE_IDENTITY_ENDED, Asked, RoomFeed
 from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Room, record_number
@@ -165,8 +166,11 @@ class RoomConsumer(AsyncWebsocketConsumer):
             await self.close(code=CLOSE_TOO_MANY, reason=refusal)
             return
         self.group = group_name(self.room.pk)
-        # The feed sends straight down the connection (the ASGI send), past this consumer.
-        self.feed = RoomFeed(self.room, self.base_send, conn=self.conn_id)
+        # The feed sends straight down the connection (the server's ASGI send), past this
+        # consumer and Channels' middleware (backlog.with_server_send); a consumer run on its own,
+        # without the routing's wrapper, sends through its middleware.
+        send = self.scope.get(SERVER_SEND, self.base_send)
+        self.feed = RoomFeed(self.room, send, conn=self.conn_id)
         seen = await live.open(self.feed, self.me)
         self.typing = typists.Throttle()
         await self.accept()

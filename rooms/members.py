@@ -1,5 +1,6 @@
-"""Members' accounts as the rooms see them: names nobody can imitate, sockets that end
-when the account stops being what they were opened with.
+"""The names people go by, as the rooms see them: members' names nobody can imitate,
+a guest's name taken in its session, and sockets that end when the name or account
+they were opened with does.
 
 Whatever saves a user (sign-up, the admin, the password change page, a script calling
 set_password and save) goes through these signal handlers, so no path is missed.
@@ -10,7 +11,7 @@ import logging
 from django.db import IntegrityError, transaction
 
 from .events import end_identity
-from .identity import member_key
+from .identity import identify, member_key, remember
 from .models import MemberName
 from .names import name_keys
 
@@ -59,6 +60,16 @@ def hold_name(user) -> bool:
         MemberName.objects.filter(user=user).delete()
         return False
     return True
+
+
+def take_name(session, name: str) -> None:
+    """A browser takes a guest name (joining, or renaming itself). Sockets opened under
+    the name it had must not go on posting with it: they end, and their pages are told
+    the new one."""
+    before = identify(session)
+    remember(session, name)
+    if before is not None and before.name != name:
+        end_identity(before.key, now=identify(session))
 
 
 def close_sockets_on_logout(sender, request, user, **kwargs) -> None:

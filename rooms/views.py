@@ -12,9 +12,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby
+from . import editing, history, identity, limits, lobby, members
 from .broadcast import draw_history
-from .events import end_identity
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .live import presence
 from .models import Message, Room
@@ -84,12 +83,7 @@ def person(request: HttpRequest) -> identity.Identity | None:
 def enter(request: HttpRequest, form: JoinForm) -> Room:
     name = form.cleaned_data.get("username")
     if name is not None:
-        before = identity.identify(request.session)
-        identity.remember(request.session, name)
-        if before is not None and before.name != name:
-            # Sockets opened under the old name must not go on posting with it; their
-            # pages are told the new one.
-            end_identity(before.key, now=identity.identify(request.session))
+        members.take_name(request.session, name)
     return Room.objects.for_name(form.cleaned_data["room_name"])
 
 

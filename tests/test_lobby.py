@@ -140,13 +140,33 @@ async def test_the_lobby_socket_ignores_frames(client, live):
     lobby = lobby_socket()
     assert (await lobby.connect())[0]
     await lobby.send_to("anything at all")
-    # The frame was waiting before the card below was even drawn, and the socket takes
-    # its frames before its group's events and one at a time: a reply would come first.
+    # The frame was waiting before the card below was even drawn, and the socket handles
+    # its frames as they come: a reply would come before the card.
     post = database_sync_to_async(client.post)
     await post("/", {"room_name": "Plain", "username": "ada"})
     await post("/rooms/plain/", {"message": "marker"})
     await next_is(lobby, "marker")
     await lobby.disconnect()
+
+
+async def test_open_lobbies_share_one_subscription_and_each_gets_the_card(live):
+    from channels.layers import get_channel_layer
+
+    from rooms.lobby import GROUP
+
+    await database_sync_to_async(Room.objects.for_name)("Django Girls")
+    lobbies = [lobby_socket() for _ in range(3)]
+    for lobby in lobbies:
+        assert (await lobby.connect())[0]
+    ada = await joined("ada")
+    await ada.send_to(frame("for every lobby"))
+    for lobby in lobbies:
+        assert "for every lobby" in await card_of(lobby, "django-girls", "for every lobby")
+    # The process's hub listens for all of them: one channel in the group, not three.
+    assert len(get_channel_layer().groups[GROUP]) == 1
+    await ada.disconnect()
+    for lobby in lobbies:
+        await lobby.disconnect()
 
 
 async def test_a_plain_post_pushes_the_card_too(client, live):

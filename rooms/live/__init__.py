@@ -4,11 +4,12 @@ hub.py       one subscription per group per process; hands each event to the
              group's feeds (a table from event type to delivery)
 feed.py      one socket's feed: its room's changes whole and in order, read
              from the record when a push is missing; the socket's only sender
-backlog.py   what a slow reader may hold before its socket is closed
+backlog.py   a socket's sends (Sender: a room's feed, an open lobby), and what a
+             slow reader may hold before its socket is closed
 recovery.py  the once-a-second check against the rooms' newest revisions
 outbox.py    posts from this process's sockets, stored a batch per commit
 presence.py  who is here (stores.py: in memory or in Redis)
-lobby.py     the lobby's live cards
+lobby.py     the lobby's live cards, to open lobbies through the hub
 caps.py      sockets per session and per address
 memory.py    memory freed by closed sockets given back to the system
 process.py   Live: the one object holding all of the above for this process,

@@ -24,13 +24,10 @@ with the plain functions below; nothing calls back into the consumer.
 """
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
 from enum import Enum
-from typing import Any
 
 from channels.db import database_sync_to_async
 from django.conf import settings
@@ -38,7 +35,7 @@ from django.conf import settings
 from .. import history
 from ..broadcast import render_messages, render_newest
 from ..models import Message, Room
-from .backlog import TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON, Backlog
+from .backlog import AsgiSend, Sender
 
 log = logging.getLogger(__name__)
 
@@ -88,17 +85,13 @@ def read_last_revision(room: Room) -> int:
     return Room.objects.values_list("last_revision", flat=True).get(pk=room.pk)
 
 
-class RoomFeed:
-    def __init__(
-        self, room: Room, asgi_send: Callable[[dict[str, Any]], Awaitable[None]], conn: str = ""
-    ):
+class RoomFeed(Sender):
+    """A room socket's sender that keeps the room's changes whole and in order."""
+
+    def __init__(self, room: Room, asgi_send: AsgiSend, conn: str = ""):
+        super().__init__(asgi_send, held=lambda: len(self.early), room=room.slug, conn=conn)
         self.room = room
-        # The connection's own ASGI send: what reaches the socket, and its close.
-        self.asgi_send = asgi_send
-        self.conn = conn  # to follow the socket through the logs
-        self.backlog = Backlog(self.fall_behind, held=lambda: len(self.early))
-        self.closed = False
-        self.dropping: asyncio.Task | None = None
+        self.conn = conn
         # Frames for the socket before it is accepted and started (a who-is-here push
         # can come that soon): sent first thing by start(). None once started.
         self.unstarted: list[str] | None = []
@@ -121,24 +114,11 @@ class RoomFeed:
         # What `seen` was at the last check, if the socket was behind the record then.
         self.behind_at: int | None = None
 
-    @property
-    def held(self) -> int:
-        """Pushes held back: early ones, or every one while a send waits on the socket."""
-        return len(self.early)
-
     async def send(self, text: str) -> None:
-        """One frame to the socket, within what a slow reader may hold."""
         if self.unstarted is not None:
             self.unstarted.append(text)
-        elif not self.closed:
+        elif not self.closed:  # as Sender.send, without one more call on every delivery
             await self.backlog.send(self._to_socket, text)
-
-    async def _to_socket(self, text: str) -> None:
-        await self.asgi_send({"type": "websocket.send", "text": text})
-
-    async def close_socket(self, code: int, reason: str) -> None:
-        with contextlib.suppress(OSError):  # gone already: nothing left to close
-            await self.asgi_send({"type": "websocket.close", "code": code, "reason": reason})
 
     async def end(self, html: str | None) -> None:
         """The identity this socket was opened under ended: say who the browser is now
@@ -146,15 +126,6 @@ class RoomFeed:
         if html:
             await self.send(html)
         await self.close_socket(CLOSE_IDENTITY_ENDED, "You left; reload the page.")
-
-    def fall_behind(self, why: str) -> None:
-        """Too much waits for this socket: take nothing more for it and close it; the page
-        reconnects and catches up from its cursor."""
-        log.info("ws.dropped", extra={"room": self.room.slug, "conn": self.conn, "why": why})
-        self.close()
-        self.dropping = asyncio.get_running_loop().create_task(
-            self.close_socket(TOO_FAR_BEHIND, TOO_FAR_BEHIND_REASON)
-        )
 
     async def start(self, seen: int) -> None:
         """Begin with the room's newest revision as read once the socket listened."""
@@ -168,7 +139,7 @@ class RoomFeed:
             await self._send_early()
         self._wait_for_gap()
 
-    async def push(self, revision: int, html: str, appended: Sequence[int] | None = None) -> None:
+    async def push(self, revision: int, html: str, appended: tuple[int, int] | None = None) -> None:
         """A live push: send it now if it is next, else hold it until the gap closes.
         `appended`: (seq, id) of a new message, added after the newest on the page."""
         if self.closed:
@@ -176,7 +147,7 @@ class RoomFeed:
         self.newest = max(self.newest, revision)
         if self.seen is not None and revision <= self.seen:
             return
-        self.early[revision] = (html, tuple(appended) if appended else None)
+        self.early[revision] = (html, appended)
         # Before start, or while a catch-up reads the record, whoever holds the lock
         # sends it when done: the push never waits, so neither does the room.
         if self.seen is not None and not self.lock.locked():
@@ -286,7 +257,7 @@ class RoomFeed:
             self.fill_task = asyncio.get_running_loop().create_task(self.fill())
 
     def close(self) -> None:
-        self.closed = True
+        super().close()
         if self.gap_timer is not None:
             self.gap_timer.cancel()
         if self.fill_task is not None:

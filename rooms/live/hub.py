@@ -21,6 +21,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from ..broadcast import FRAGMENT_EVENT, IDENTITY_ENDED_EVENT, MESSAGE_EVENT
+from .backlog import Sender
 from .feed import RoomFeed
 
 log = logging.getLogger(__name__)
@@ -31,14 +32,15 @@ class Hub:
         # Who-is-here fragments that reached this process's sockets, from any process.
         self.heard = heard
         self.layer = None
-        self.groups: dict[str, set[RoomFeed]] = {}
+        # A group's senders in this process: rooms' feeds, a person's feeds, open lobbies.
+        self.groups: dict[str, set[Sender]] = {}
         self.channel: str | None = None
         self.receiver: asyncio.Task | None = None
         self.waiting: set[asyncio.Task] = set()
         # Subscribing and unsubscribing take turns, so they never cross.
         self.lock = asyncio.Lock()
 
-    async def join(self, group: str, feed: RoomFeed) -> None:
+    async def join(self, group: str, feed: Sender) -> None:
         async with self.lock:
             if self.channel is None:
                 self.layer = get_channel_layer()
@@ -49,7 +51,7 @@ class Hub:
                 self.groups[group] = set()
             self.groups[group].add(feed)
 
-    async def leave(self, group: str, feed: RoomFeed) -> None:
+    async def leave(self, group: str, feed: Sender) -> None:
         async with self.lock:
             feeds = self.groups.get(group)
             if feeds is None:
@@ -115,11 +117,13 @@ class Hub:
 def deliver_message(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
     """A drawn message: each feed keeps its socket's messages whole and in order."""
     revision, html, appended = event["revision"], event["html"], event.get("appended")
+    # One tuple for every feed that keeps it (the layer hands over a list).
+    appended = tuple(appended) if appended else None
     for feed in feeds:
         hub.start(feed.push(revision, html, appended))
 
 
-def deliver_fragment(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
+def deliver_fragment(hub: Hub, feeds: tuple[Sender, ...], event: dict[str, Any]) -> None:
     """Ready bytes that need no ordering (who is here, who is typing, the topic)."""
     html = event["html"]
     if "presence" in event:
@@ -137,7 +141,7 @@ def deliver_identity_ended(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[st
 
 
 # Group event type -> what this process does with it (rooms/broadcast.py sends them).
-type Delivery = Callable[[Hub, tuple[RoomFeed, ...], dict[str, Any]], None]
+type Delivery = Callable[[Hub, tuple[Any, ...], dict[str, Any]], None]
 
 DELIVER: Mapping[str, Delivery] = MappingProxyType(
     {

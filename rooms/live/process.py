@@ -23,7 +23,9 @@ from typing import Any
 
 from ..broadcast import group_name
 from ..identity import Identity
+from ..lobby import GROUP as LOBBY_GROUP
 from . import backlog, recovery
+from .backlog import Sender
 from .caps import Caps
 from .feed import RoomFeed, read_last_revision
 from .hub import Hub
@@ -47,8 +49,9 @@ class Live:
 
     def _fresh(self) -> None:
         """Everything that belongs to one event loop, empty."""
-        # Every open room socket's feed in this process.
+        # Every open room socket's feed in this process, and every open lobby's socket.
         self.feeds: set[RoomFeed] = set()
+        self.lobbies: set[Sender] = set()
         self.lobby = LobbyUpdates()
         self.presence = Presence(lambda: self.store, self.lobby.touch)
         self.hub = Hub(heard=self.presence.hear)
@@ -96,8 +99,8 @@ class Live:
             for task in self.tasks:
                 task.cancel()
             await asyncio.gather(*self.tasks, return_exceptions=True)
-            for feed in self.feeds:
-                feed.close()
+            for sender in [*self.feeds, *self.lobbies]:
+                sender.close()
             await self.hub.close()
             await self.outbox.close()
             log.info("live.stopped")
@@ -126,10 +129,21 @@ class Live:
         await self.hub.leave(group_name(feed.room.pk), feed)
         await self.hub.leave(me.key, feed)
 
+    # A lobby's socket: the cards of rooms that changed, through the hub as well.
+
+    async def open_lobby(self, sender: Sender) -> None:
+        self.lobbies.add(sender)
+        await self.hub.join(LOBBY_GROUP, sender)
+
+    async def close_lobby(self, sender: Sender) -> None:
+        sender.close()
+        self.lobbies.discard(sender)
+        await self.hub.leave(LOBBY_GROUP, sender)
+
     async def check_backlogs(self) -> None:
         now = time.monotonic()
-        for feed in list(self.feeds):
-            feed.backlog.check(now)
+        for sender in [*self.feeds, *self.lobbies]:
+            sender.backlog.check(now)
 
 
 async def every(seconds: Callable[[], float], work: Callable[[], Awaitable[Any]]) -> None:
