@@ -7,7 +7,8 @@ C, so the client is not the wall) times every receipt. Per variant:
 
 - connections/s and server memory per idle socket (1,000 sockets, fresh process);
 - deliveries/s at saturation (100 sockets, 20 senders with 4 unanswered messages each);
-- an offered-rate ladder: p50/p99 of send-to-each-receipt and send-to-last-receiver;
+- an offered-rate ladder: p50/p99 of send-to-each-receipt and send-to-last-receiver,
+  with 5 sockets posting, and a last step where one socket posts everything (a bot);
 - lost, duplicated and out-of-order deliveries;
 - the client's own CPU share (a run where the client is saturated is invalid);
 - for Parley, the room page and the lobby under `wrk`.
@@ -57,7 +58,8 @@ DATABASE_URL = (
 # Every message body carries its sender and number; receivers find it in any frame shape.
 MARK = re.compile(rb"zq(\d+)_(\d+)qz")
 # Offered load: sockets x messages per second.
-LADDER = "100x20,250x20,500x20,1000x20,1000x10"
+# sockets x messages/s [x sending sockets, 5 if not given]: the last step is one fast talker.
+LADDER = "100x20,250x20,500x20,1000x20,1000x10,500x20x1"
 # A run whose client used more than this share of a core measured the client.
 CLIENT_SATURATED = 0.9
 # How long a phase waits for stragglers once nothing more arrives.
@@ -547,7 +549,7 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
     server = Server(variant, port, log_dir)
     result: dict = {"variant": variant.name, "about": variant.about}
     try:
-        most = max([args.idle, args.saturation_sockets] + [s for s, _ in args.ladder])
+        most = max([args.idle, args.saturation_sockets] + [s for s, *_ in args.ladder])
         sessions: list[str] = []
         if variant.parley:
             started = time.perf_counter()
@@ -588,14 +590,15 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
         print(f"  {variant.name}: saturation {result['saturation']}", flush=True)
 
         result["ladder"] = []
-        for step, (sockets, rate) in enumerate(args.ladder):
+        for step, (sockets, rate, senders) in enumerate(args.ladder):
             stepped = room(f"step-{step}")
             await stepped.open(sockets)
-            measured = await offer(stepped, server, rate, args.seconds)
+            measured = await offer(stepped, server, rate, args.seconds, senders)
             measured["rate"] = rate
+            measured["senders"] = senders
             result["ladder"].append(measured)
             await stepped.close()
-            print(f"  {variant.name}: {sockets}x{rate}/s {measured}", flush=True)
+            print(f"  {variant.name}: {sockets}x{rate}/s x{senders} {measured}", flush=True)
 
         if variant.parley:
             base = f"http://127.0.0.1:{port}"
@@ -611,9 +614,13 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
 # -- report -------------------------------------------------------------------------------
 
 
-def step(result: dict, sockets: int, rate: float) -> dict | None:
+def step(result: dict, sockets: int, rate: float, senders: int = 5) -> dict | None:
     for measured in result.get("ladder", []):
-        if measured["sockets"] == sockets and measured["rate"] == rate:
+        if (measured["sockets"], measured["rate"], measured.get("senders", 5)) == (
+            sockets,
+            rate,
+            senders,
+        ):
             return measured
     return None
 
@@ -627,20 +634,22 @@ def table(results: list[dict]) -> str:
     workshop, bare = rate("workshop"), rate("bare")
     head = (
         f"{'variant':<16}{'deliv/s':>9}{'x wksp':>7}{'x bare':>7}{'p99 500x20':>12}"
-        f"{'p99 1000x10':>13}{'KiB/idle':>10}{'conn/s':>8}{'lost':>7}{'dup':>5}{'ooo':>5}"
+        f"{'p99 1000x10':>13}{'p99 1 talker':>14}{'KiB/idle':>10}{'conn/s':>8}"
+        f"{'lost':>7}{'dup':>5}{'ooo':>5}"
         f"{'client':>8}"
     )
     lines = [head, "-" * len(head)]
     for r in results:
         sat = r["saturation"]
         phases = [sat, *r["ladder"]]
-        mid, big = step(r, 500, 20), step(r, 1000, 10)
+        mid, big, talker = step(r, 500, 20), step(r, 1000, 10), step(r, 500, 20, senders=1)
         lines.append(
             f"{r['variant']:<16}{sat['deliveries_per_s']:>9,}"
             f"{sat['deliveries_per_s'] / workshop if workshop else float('nan'):>7.2f}"
             f"{sat['deliveries_per_s'] / bare if bare else float('nan'):>7.2f}"
             f"{(mid or {}).get('last_p99_ms') or float('nan'):>10.1f}ms"
             f"{(big or {}).get('last_p99_ms') or float('nan'):>11.1f}ms"
+            f"{(talker or {}).get('last_p99_ms') or float('nan'):>12.1f}ms"
             f"{r['rss_per_idle_socket_kib']:>10.1f}{r['connections_per_s']:>8,}"
             f"{sum(p['lost'] for p in phases):>7}{sum(p['duplicated'] for p in phases):>5}"
             f"{sum(p['reordered'] for p in phases):>5}"
@@ -659,7 +668,11 @@ def plot(results: list[dict], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=120)
     rate = 20
     for r in results:
-        points = [(m["sockets"], m["last_p99_ms"]) for m in r["ladder"] if m["rate"] == rate]
+        points = [
+            (m["sockets"], m["last_p99_ms"])
+            for m in r["ladder"]
+            if m["rate"] == rate and m.get("senders", 5) == 5
+        ]
         points = [(s, v) for s, v in points if v is not None]
         if points:
             xs, ys = zip(*points, strict=True)
@@ -700,8 +713,8 @@ def machine() -> dict:
 def ladder(text: str) -> list[tuple[int, float]]:
     steps = []
     for part in text.split(","):
-        sockets, rate = part.split("x")
-        steps.append((int(sockets), float(rate)))
+        sockets, rate, *senders = part.split("x")
+        steps.append((int(sockets), float(rate), int(senders[0]) if senders else 5))
     return steps
 
 

@@ -7,15 +7,18 @@ sends them (rooms/live/). The consumer opens and closes the feed and answers
 frames; it is never called back.
 """
 
+import asyncio
 import json
 import logging
 import re
 import uuid
+from collections import deque
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
@@ -34,6 +37,13 @@ log = logging.getLogger(__name__)
 # CLOSE_IDENTITY_ENDED (4001) is the feed's: it closes a socket whose identity ended.
 CLOSE_NOT_JOINED = 4003
 CLOSE_NO_ROOM = 4004
+# "Internal error": htmx's ws extension reconnects, and the page sends again what was not
+# acknowledged, under the same keys.
+CLOSE_FAILED = 1011
+
+# Messages of one socket waiting to be stored and answered; at this many, it reads no
+# more frames until the oldest is answered.
+IN_FLIGHT = 32
 
 UNREADABLE = "That message could not be read; please try again."
 CATCH_UP_TOO_OFTEN = "Slow down: this page asked to catch up too often. Reload it if it is stuck."
@@ -118,7 +128,21 @@ def frame_message_id(frame: dict[str, Any], key: str) -> int:
     return pk
 
 
-class RoomConsumer(AsyncWebsocketConsumer):
+class Consumer(AsyncWebsocketConsumer):
+    """A socket consumer whose frames are handled on the event loop as they come."""
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels closes stale database connections before every message, in the
+        # database thread: one thread hop per frame, waiting behind whatever that thread
+        # is storing. Every database call here goes through database_sync_to_async, which
+        # closes them itself, before and after.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+
+class RoomConsumer(Consumer):
     # Group events come through this process's hub (rooms/live/hub.py) to the socket's
     # feed, not through a channel of the socket's own: no Redis subscription or queue
     # per socket.
@@ -129,6 +153,10 @@ class RoomConsumer(AsyncWebsocketConsumer):
     group: str | None = None
     feed: RoomFeed | None = None
     typing: typists.Throttle | None = None
+    # This socket's posts not answered yet, oldest first, and the task answering them.
+    unanswered: deque | None = None
+    in_flight: asyncio.Semaphore | None = None
+    answering: asyncio.Task | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -173,6 +201,8 @@ class RoomConsumer(AsyncWebsocketConsumer):
         self.feed = RoomFeed(self.room, send, conn=self.conn_id)
         seen = await live.open(self.feed, self.me)
         self.typing = typists.Throttle()
+        self.unanswered = deque()
+        self.in_flight = asyncio.Semaphore(IN_FLIGHT)
         await self.accept()
         await self.feed.start(seen)
         await live.presence.arrive(self.room.pk, self.me, self.conn_id)
@@ -198,6 +228,9 @@ class RoomConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         live = runtime()
+        if self.answering is not None:
+            # Stored or not, the page keeps what was not acknowledged and sends it again.
+            self.answering.cancel()
         if self.feed is not None:
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             await live.close(self.feed, self.me)
@@ -283,20 +316,38 @@ class RoomConsumer(AsyncWebsocketConsumer):
             # The refused text goes back into the box: nothing typed is lost.
             await self.send(render_push("error", error=str(error), text=text))
             return
-        try:
-            # Batched with other sockets' posts: rooms/live/outbox.py.
-            await outbox.post(self.room, self.me, text, key)
-        except ValidationError as error:
-            # Nothing typed is lost: a page that sent a key keeps the text in its
-            # "Not sent yet" list and matches this refusal by the key; for an older
-            # client the refused text goes back into the box.
-            reasons = " ".join(error.message_dict.get("body", error.messages))
-            await self.send(
-                render_push("error", error=reasons, key=key, text=None if key else text)
-            )
-            return
-        # A repeated key gets the very acknowledgement the first one got.
-        await self.send(sent_ack(key))
+        # At IN_FLIGHT unanswered, this waits for the oldest: what one socket holds is bounded.
+        await self.in_flight.acquire()
+        # Queued now, in this socket's order, batched with other sockets' posts
+        # (rooms/live/outbox.py), and answered in that order by `answer`: the socket reads
+        # its next frame meanwhile, so a fast sender is not held to one commit a message.
+        self.unanswered.append((outbox.submit(self.room, self.me, text, key), text, key))
+        if self.answering is None or self.answering.done():
+            self.answering = asyncio.get_running_loop().create_task(self.answer())
+
+    async def answer(self) -> None:
+        """Answer this socket's posts in the order they came, each once it is stored."""
+        while self.unanswered:
+            stored, text, key = self.unanswered[0]
+            try:
+                await stored
+            except ValidationError as error:
+                # Nothing typed is lost: a page that sent a key keeps the text in its
+                # "Not sent yet" list and matches this refusal by the key; for an older
+                # client the refused text goes back into the box.
+                reasons = " ".join(error.message_dict.get("body", error.messages))
+                await self.send(
+                    render_push("error", error=reasons, key=key, text=None if key else text)
+                )
+            except Exception:
+                log.warning("a post could not be stored", exc_info=True)
+                await self.close(code=CLOSE_FAILED)
+                return
+            else:
+                # A repeated key gets the very acknowledgement the first one got.
+                await self.send(sent_ack(key))
+            self.unanswered.popleft()
+            self.in_flight.release()
 
 
 # What a frame asks for, by the first of these fields it carries ("remove", not

@@ -1,12 +1,11 @@
 """The lobby's socket: it only listens, and gets the cards of rooms that changed."""
 
-from channels.generic.websocket import AsyncWebsocketConsumer
-
+from .consumers import Consumer
 from .live import runtime
 from .live.backlog import SERVER_SEND, Sender
 
 
-class LobbyConsumer(AsyncWebsocketConsumer):
+class LobbyConsumer(Consumer):
     # The cards come through this process's hub (rooms/live/hub.py), as a room's changes
     # do: one subscription per process, however many lobbies are open.
     channel_layer_alias = None

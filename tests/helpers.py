@@ -82,7 +82,8 @@ async def next_is(socket, marker: str) -> str:
     in its room by someone else, or a frame of its own whose answer is known. What reaches
     one socket arrives in order: group events through one channel per process, a room's
     changes through the socket's feed in revision order (a missing one read from the record
-    first), a frame's replies before the next frame is read. So whatever the action sent
+    first), a frame's replies before the next frame is read (a message's once it is stored,
+    in the order the messages came). So whatever the action sent
     it comes first, even a change stored but never pushed, which the once-a-second check
     would only bring later: the marker's revision comes after it, and a read from the
     record brings the two in one frame, so a marker message must come alone. A short
@@ -272,10 +273,11 @@ async def answers_every_frame(
     socket (a crash closes it); then a normal message still works. Returns what came
     back for each frame.
 
-    Each frame is followed by a marker (a message with a malformed key, whose refusal
-    echoes its unique text): the socket reads frames one at a time, so every direct answer
-    to a frame comes before the marker's, and nothing is credited to the wrong frame.
-    Pushes to the whole room (a posted message, a topic) may arrive after it."""
+    Each frame is followed by a marker (a message under a fresh key, answered by that
+    key): the socket answers a frame it refuses as it reads it, and its messages in the
+    order they came, so every direct answer to a frame comes before the marker's, and
+    nothing is credited to the wrong frame. Pushes to the whole room (a posted message,
+    a topic) may arrive after it."""
     socket = await open_socket(slug, name, guest_key=guest_key)
     assert (await socket.connect())[0]
     end = secrets.token_hex(8)
@@ -283,13 +285,13 @@ async def answers_every_frame(
     for number, raw in enumerate(batch):
         kind = "bytes" if isinstance(raw, bytes) else "text"
         await socket.send_input({"type": "websocket.receive", kind: raw})
-        marker = f"end of frame {number} {end}"
-        await socket.send_to(json.dumps({"message": marker, "key": "-"}))
+        marker = secrets.token_hex(16)
+        await socket.send_to(json.dumps({"message": f"end of frame {number} {end}", "key": marker}))
         replies = []
         while True:
             reply = await socket.receive_output(timeout=5)
             sendable(reply)
-            if marker in reply["text"]:
+            if f'data-key="{marker}"' in reply["text"]:
                 break
             replies.append(reply["text"])
         if (promised := promised_answer(raw)) is not None:

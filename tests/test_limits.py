@@ -53,11 +53,12 @@ async def test_too_many_messages_are_refused_visibly_across_all_of_a_persons_soc
     for n in range(count + 3):
         tab = socket if n % 2 else second
         await tab.send_to(frame(f"message {n}"))
-    # A refusal is sent to its tab as the frame is read: all of a tab's come before the
-    # answer to the frame it gets after them.
+    # A tab's messages are answered in the order they came: all of its refusals come
+    # before the answer to a last keyed message (refused as well, over the limit).
     for tab in (socket, second):
-        await tab.send_to(json.dumps({"after": "x"}))
-        while "out of date" not in (reply := await tab.receive_from()):
+        key = secrets.token_hex(16)
+        await tab.send_to(json.dumps({"message": "last", "key": key}))
+        while f'data-key="{key}"' not in (reply := await tab.receive_from()):
             replies.append(reply)
     refusals = [reply for reply in replies if "Slow down" in reply]
     assert len(refusals) == 3

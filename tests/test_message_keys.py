@@ -18,7 +18,7 @@ from rooms.live.outbox import Outbox
 from rooms.models import BAD_MESSAGE_KEY, Message, Room, store_messages
 from rooms.posting import KEY_TAKEN, post_messages
 
-from .helpers import joined_socket, make_room, needs_postgres, open_socket
+from .helpers import joined_socket, make_room, needs_postgres, open_socket, receive_message
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -283,3 +283,57 @@ def test_a_bad_key_in_the_plain_form_is_refused_beside_the_box(joined, room, key
     assert 'value="keep me too"' in page
     assert "<script>alert(1)" not in page
     assert not Message.objects.exists()
+
+
+@pytest.fixture
+def held_at_the_database(monkeypatch):
+    """Posts wait at the database until the test opens the gate, then are stored as
+    ever: what a slow commit looks like to the socket."""
+    from rooms.live import outbox
+
+    gate, real = threading.Event(), outbox.post_messages
+
+    def waiting(posts):
+        gate.wait(30)
+        return real(posts)
+
+    monkeypatch.setattr(outbox, "post_messages", waiting)
+    yield gate
+    gate.set()
+
+
+async def test_a_fast_sender_is_read_on_while_its_posts_are_stored_and_answered_in_order(
+    held_at_the_database,
+):
+    await make_room()
+    ada, bob = await joined_socket(name="ada"), await joined_socket(name="bob")
+    keys = [new_key() for _ in range(3)]
+    for n, key in enumerate(keys):
+        await ada.send_to(keyed(f"quick {n}", key))
+    await ada.send_to("not a frame at all")
+    # The broken frame is answered while the three posts still wait at the database: the
+    # socket did not stop reading at the first of them.
+    assert "could not be read" in await answer(ada)
+    held_at_the_database.set()
+    answers = [await answer(ada) for _ in keys]
+    assert [re.search(r'data-key="(\w+)"', a).group(1) for a in answers] == keys
+    assert all("></p>" in a for a in answers)  # acknowledged, no reason
+    assert await bodies() == ["quick 0", "quick 1", "quick 2"]
+    pushed = [await receive_message(bob) for _ in keys]
+    assert [f"quick {n}" in push for n, push in enumerate(pushed)] == [True] * 3
+    await ada.disconnect()
+    await bob.disconnect()
+
+
+async def test_more_posts_than_a_socket_may_hold_in_flight_all_go_in_order():
+    from rooms.consumers import IN_FLIGHT
+
+    await make_room()
+    ada = await joined_socket(name="ada")
+    keys = [new_key() for _ in range(3 * IN_FLIGHT)]
+    for n, key in enumerate(keys):
+        await ada.send_to(keyed(f"burst {n}", key))
+    answers = [await answer(ada) for _ in keys]
+    assert [re.search(r'data-key="(\w+)"', a).group(1) for a in answers] == keys
+    assert await bodies() == [f"burst {n}" for n in range(3 * IN_FLIGHT)]
+    await ada.disconnect()

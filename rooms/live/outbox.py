@@ -27,11 +27,19 @@ class Outbox:
     async def post(self, room: Room, me: Identity, text: str, key: str | None = None) -> Message:
         """Store a message; raises ValidationError as posting.post_message does, and
         answers a key already stored with that message (marked `repeated`)."""
+        return await self.submit(room, me, text, key)
+
+    def submit(
+        self, room: Room, me: Identity, text: str, key: str | None = None
+    ) -> asyncio.Future[Message]:
+        """Queue a message now, in the order of submission, and return what `post` would
+        answer, to be awaited later: a socket that posts fast reads its next frame while
+        this one is stored."""
         future = asyncio.get_running_loop().create_future()
         self.queued.append((room, me, text, key, future))
         if self.storing is None:
             self.storing = asyncio.get_running_loop().create_task(self.store())
-        return await future
+        return future
 
     async def store(self) -> None:
         try:
@@ -65,13 +73,13 @@ class Outbox:
         self.queued = []
 
 
-async def post(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
-    """Store a message through this process's outbox (see Outbox.post)."""
+def submit(room: Room, me: Identity, text: str, key: str | None = None) -> asyncio.Future[Message]:
+    """Queue a message in this process's outbox (see Outbox.submit)."""
     from . import runtime
 
     live = runtime()
     live.start()
-    return await live.outbox.post(room, me, text, key)
+    return live.outbox.submit(room, me, text, key)
 
 
 async def call(function, *args):
