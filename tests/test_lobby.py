@@ -192,6 +192,18 @@ def test_posting_editing_and_deleting_each_mark_the_rooms_last_activity(client):
     assert listed(client.get("/").content.decode()) == ["posted", "edited", "deleted"]
 
 
+def test_a_card_drawn_before_shows_the_room_as_it_is_now(client):
+    """Cards are drawn once for what they show: a new message, an edit or a new topic
+    draws the card again, on the next page as on the first."""
+    room = Room.objects.for_name("Tea")
+    room.post("ada", "first words")
+    assert "ada</span>: first words" in client.get("/").content.decode()
+    room.post("bob", "second words")
+    assert "bob</span>: second words" in client.get("/").content.decode()
+    Room.objects.filter(pk=room.pk).update(topic="Green tea")
+    assert "Topic: Green tea" in client.get("/").content.decode()
+
+
 def lobby_queries(client) -> tuple[list[str], list[str]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -217,7 +229,9 @@ def test_the_lobby_asks_as_many_questions_for_many_rooms_as_for_few(client):
     many, many_queries = lobby_queries(client)
     # The LISTED most recently active rooms, newest first.
     assert many == [f"room-{n}" for n in range(LISTED + 22, 22, -1)]
-    assert len(many_queries) == len(few_queries)
+    # Two short reads, for a new visitor as many rooms as there are: the recently active
+    # rooms and their newest messages (who is here comes from the presence store).
+    assert len(few_queries) == len(many_queries) == 2, many_queries
 
 
 def test_the_lobby_finds_recent_rooms_through_the_activity_index(client):
