@@ -93,7 +93,8 @@ def listing() -> list[Card]:
     """The rooms the lobby page lists: people in them first, then the latest activity.
 
     Two short reads, whatever the number of rooms: the rooms people are in, and the
-    most recently active ones through the index on Room.last_activity.
+    most recently active ones through the index on Room.last_activity; and from the
+    presence store, which rooms have anyone in them and how many (those rooms only).
     """
     present = presence.active_rooms()
     newest_first = F("last_activity").desc(nulls_first=True), "-created"
@@ -102,7 +103,11 @@ def listing() -> list[Card]:
     recent = Room.objects.filter(last_activity__gte=_cutoff()).order_by("-last_activity")
     for room in recent[:LISTED]:
         rooms.setdefault(room.pk, room)
-    cards = [c for c in _cards(list(rooms.values()), presence.counts(list(rooms))) if c.listed]
+    # Only rooms with anyone in them are counted: the rest are empty, and asking the
+    # presence store about each of them cost more than the rest of the listing.
+    occupied = set(present)
+    counts = presence.counts([pk for pk in rooms if pk in occupied]) if occupied else {}
+    cards = [c for c in _cards(list(rooms.values()), counts) if c.listed]
     cards.sort(
         key=lambda card: (card.here > 0, card.room.last_activity or card.room.created),
         reverse=True,
