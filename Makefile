@@ -98,4 +98,4 @@ format: install
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache tests/node_modules .services.env \
-	  $(WORKSHOP_VENV) benchmarks/.before-* benchmarks/results/logs
+	  $(WORKSHOP_VENV) benchmarks/.before-* benchmarks/results/logs benchmarks/results/embedded.sqlite3*

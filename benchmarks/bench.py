@@ -11,7 +11,8 @@ C, so the client is not the wall) times every receipt. Per variant:
   with 5 sockets posting, and a last step where one socket posts everything (a bot);
 - lost, duplicated and out-of-order deliveries;
 - the client's own CPU share (a run where the client is saturated is invalid);
-- for Parley, the room page and the lobby under `wrk`.
+- for Parley, /healthz, the lobby and a room page under `wrk`, as ratios to a minimal
+  Django view served the same way (the "django" variant: benchmarks/minimal_django/).
 
 Results go to benchmarks/results/ (JSON) and docs/benchmark-latency.png.
 Run it with `make bench` (which starts Redis and PostgreSQL when they are down).
@@ -80,6 +81,10 @@ class Variant:
     parley: bool = False
     # Server processes once it is up (a supervisor and its workers).
     processes: int = 1
+    # False: pages only (the minimal Django project has no sockets).
+    sockets: bool = True
+    # Variables of the benchmark's own environment this variant must not see.
+    unset: tuple[str, ...] = ()
 
     def ws_path(self, room: str, user: str) -> str:
         if self.parley:
@@ -106,10 +111,40 @@ def parley_env() -> dict[str, str]:
 ASGI = "config.asgi:application"
 
 
+EMBEDDED_DATABASE = RESULTS / "embedded.sqlite3"
+
+
 def variants(port: int) -> dict[str, Variant]:
     py = sys.executable
     where = ["--host", "127.0.0.1", "--port", str(port)]
     return {
+        "django": Variant(
+            "django",
+            "the reference for pages: a minimal Django project (one view returning "
+            '"ok", Security and Common middleware) on manage.py serve\'s uvicorn command, '
+            "2 workers",
+            [py, str(BENCH / "minimal_django" / "serve.py"), *where, "--workers", "2"],
+            BENCH / "minimal_django",
+            processes=3,
+            sockets=False,
+        ),
+        "embedded": Variant(
+            "embedded",
+            "Parley as `make run` starts it: runserver (daphne), DEBUG on, SQLite and the "
+            "in-memory layer, one process",
+            [py, "manage.py", "runserver", f"127.0.0.1:{port}"],
+            ROOT,
+            {
+                **parley_env(),
+                "DEBUG": "1",
+                "DATABASE_URL": f"sqlite:///{EMBEDDED_DATABASE}",
+                "REDIS_URL": "",
+            },
+            parley=True,
+            # The autoreloader and the server it restarts on a change.
+            processes=2,
+            unset=("REDIS_URL",),
+        ),
         "bare": Variant(
             "bare",
             "asyncio websockets broadcast server: no framework, no layer, no database",
@@ -178,6 +213,15 @@ def before(rev: str, port: int) -> Variant:
     )
 
 
+def variant_environment(variant: Variant) -> dict[str, str]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **variant.env}
+    for name in variant.unset:
+        env.pop(name, None)
+    if not variant.parley:
+        env.pop("DATABASE_URL", None)
+    return env
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -189,9 +233,7 @@ class Server:
         self.variant = variant
         self.port = port
         self.log = (log_dir / f"{variant.name}.log").open("wb")
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", **variant.env}
-        if not variant.parley:
-            env.pop("DATABASE_URL", None)
+        env = variant_environment(variant)
         self.process = subprocess.Popen(
             variant.command,
             cwd=variant.cwd,
@@ -236,20 +278,25 @@ class Server:
         self.log.close()
 
 
-def fresh_database(root: Path) -> None:
-    """An empty PostgreSQL database for a Parley variant, migrated by its own code."""
-    import psycopg
+def fresh_database(variant: Variant) -> None:
+    """An empty database for a Parley variant (its PostgreSQL one, or the embedded
+    variant's SQLite file), migrated by its own code."""
+    env = variant_environment(variant)
+    if env["DATABASE_URL"].startswith("sqlite:"):
+        for path in EMBEDDED_DATABASE.parent.glob(f"{EMBEDDED_DATABASE.name}*"):
+            path.unlink()
+    else:
+        import psycopg
 
-    parts = urllib.parse.urlsplit(DATABASE_URL)
-    name = parts.path.lstrip("/")
-    admin = parts._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    env = {**os.environ, **parley_env()}
+        parts = urllib.parse.urlsplit(env["DATABASE_URL"])
+        name = parts.path.lstrip("/")
+        admin = parts._replace(path="/postgres").geturl()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
     for command in ("migrate", "collectstatic"):
         manage = [sys.executable, "manage.py", command, "--noinput", "-v", "0"]
-        subprocess.run(manage, cwd=root, env=env, check=True)
+        subprocess.run(manage, cwd=variant.cwd, env=env, check=True)
 
 
 # -- joining like a browser ---------------------------------------------------------------
@@ -517,14 +564,19 @@ async def offer(room: Room, server: Server, rate: float, seconds: float, senders
 # -- HTTP ---------------------------------------------------------------------------------
 
 
-def wrk(url: str, cookie: str | None, seconds: int) -> dict | None:
+def wrk(url: str, cookie: str | None, seconds: int, server: Server | None = None) -> dict | None:
+    """32 connections for `seconds`: requests/s, latency, and the server's CPU per request
+    (steadier than the rate on a shared machine)."""
     if shutil.which("wrk") is None:
         return None
     command = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency", url]
     if cookie:
         command[1:1] = ["-H", f"Cookie: {cookie}"]
+    cpu = server.cpu() if server else 0.0
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = server.cpu() - cpu if server else 0.0
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     units = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
     def latency(q: str) -> float:
@@ -537,7 +589,54 @@ def wrk(url: str, cookie: str | None, seconds: int) -> dict | None:
         "p50_ms": latency("50"),
         "p99_ms": latency("99"),
         "non_2xx": int(errors.group(1)) if errors else 0,
+        "server_cpu_ms_per_request": round(cpu * 1000 / requests, 2) if server else None,
     }
+
+
+# The page every other is compared with: the minimal Django view ("django" variant).
+REFERENCE = ("django", "django_view")
+
+
+def page_ratios(results: list[dict]) -> None:
+    """Each page's requests/s (and CPU per request) as a ratio to the minimal Django view's."""
+    reference = next(
+        (r["http"][REFERENCE[1]] for r in results if r["variant"] == REFERENCE[0]), None
+    )
+    if not reference:
+        return
+    for r in results:
+        for measured in (r.get("http") or {}).values():
+            if not measured:
+                continue
+            rate = measured["requests_per_s"] / reference["requests_per_s"]
+            measured["x_django"] = round(rate, 2)
+            mine, theirs = (
+                measured.get("server_cpu_ms_per_request"),
+                reference.get("server_cpu_ms_per_request"),
+            )
+            if mine and theirs:
+                measured["cpu_x_django"] = round(mine / theirs, 2)
+
+
+def page_table(results: list[dict]) -> str:
+    head = (
+        f"{'variant':<16}{'page':<24}{'req/s':>8}{'x django':>10}{'p50':>9}{'p99':>10}"
+        f"{'CPU/req':>10}{'x django':>10}{'non-2xx':>9}"
+    )
+    lines = [head, "-" * len(head)]
+    for r in results:
+        for page, m in (r.get("http") or {}).items():
+            if not m:
+                continue
+            cpu = m.get("server_cpu_ms_per_request")
+            lines.append(
+                f"{r['variant']:<16}{page:<24}{m['requests_per_s']:>8,}"
+                f"{m.get('x_django', float('nan')):>10.2f}"
+                f"{m['p50_ms']:>7.1f}ms{m['p99_ms']:>8.1f}ms"
+                f"{cpu if cpu is not None else float('nan'):>8.2f}ms"
+                f"{m.get('cpu_x_django', float('nan')):>10.2f}{m['non_2xx']:>9}"
+            )
+    return "\n".join(lines)
 
 
 # -- one variant --------------------------------------------------------------------------
@@ -545,10 +644,14 @@ def wrk(url: str, cookie: str | None, seconds: int) -> dict | None:
 
 async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
     if variant.parley:
-        fresh_database(variant.cwd)
+        fresh_database(variant)
     server = Server(variant, port, log_dir)
     result: dict = {"variant": variant.name, "about": variant.about}
     try:
+        if not variant.sockets:
+            base = f"http://127.0.0.1:{port}"
+            result["http"] = {REFERENCE[1]: wrk(f"{base}/", None, args.http, server)}
+            return result
         most = max([args.idle, args.saturation_sockets] + [s for s, *_ in args.ladder])
         sessions: list[str] = []
         if variant.parley:
@@ -603,8 +706,12 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
         if variant.parley:
             base = f"http://127.0.0.1:{port}"
             result["http"] = {
-                "room_page_50_messages": wrk(f"{base}/rooms/saturation/", sessions[0], args.http),
-                "lobby": wrk(f"{base}/", None, args.http),
+                "healthz": wrk(f"{base}/healthz", None, args.http, server),
+                "lobby": wrk(f"{base}/", None, args.http, server),
+                # A joined reader's page of the room with the most history (its newest 50).
+                "room_page_50_messages": wrk(
+                    f"{base}/rooms/saturation/", sessions[0], args.http, server
+                ),
             }
     finally:
         server.stop()
@@ -640,6 +747,8 @@ def table(results: list[dict]) -> str:
     )
     lines = [head, "-" * len(head)]
     for r in results:
+        if "saturation" not in r:
+            continue  # pages only
         sat = r["saturation"]
         phases = [sat, *r["ladder"]]
         mid, big, talker = step(r, 500, 20), step(r, 1000, 10), step(r, 500, 20, senders=1)
@@ -670,7 +779,7 @@ def plot(results: list[dict], path: Path) -> None:
     for r in results:
         points = [
             (m["sockets"], m["last_p99_ms"])
-            for m in r["ladder"]
+            for m in r.get("ladder", [])
             if m["rate"] == rate and m.get("senders", 5) == 5
         ]
         points = [(s, v) for s, v in points if v is not None]
@@ -720,7 +829,9 @@ def ladder(text: str) -> list[tuple[int, float]]:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--variants", default="bare,workshop,parley-daphne,parley-1,parley")
+    parser.add_argument(
+        "--variants", default="django,bare,workshop,embedded,parley-daphne,parley-1,parley"
+    )
     parser.add_argument("--ladder", type=ladder, default=ladder(LADDER))
     parser.add_argument("--seconds", type=float, default=10, help="per ladder step")
     parser.add_argument("--saturation-sockets", type=int, default=100)
@@ -750,6 +861,7 @@ async def main() -> None:
             continue
         print(f"{name}: {variant.about}", flush=True)
         results.append(await run_variant(variant, port, args, log_dir))
+    page_ratios(results)
     report = {
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
@@ -762,10 +874,8 @@ async def main() -> None:
     plot(results, args.plot)
     print()
     print(table(results))
-    for r in results:
-        for page, measured in (r.get("http") or {}).items():
-            if measured:
-                print(f"{r['variant']:<16}{page:<24}{measured}")
+    print()
+    print(page_table(results))
     print(f"\nwrote {RESULTS / 'latest.json'} and {args.plot}")
 
 

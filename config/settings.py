@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Sync only: everything above runs in the request's one thread, with no trip to the
+    # event loop and back per middleware hook (rooms/encoding.py says why).
     "rooms.encoding.Utf8FormMiddleware",
     # Last, as django-axes asks: turns a login refused for too many failures into its page.
     "axes.middleware.AxesMiddleware",

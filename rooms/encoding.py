@@ -7,7 +7,6 @@ typed. Browsers always send UTF-8, so such a body never comes from a person's fo
 
 from urllib.parse import unquote_to_bytes
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -29,24 +28,23 @@ def refuse(request: HttpRequest) -> HttpResponse:
 
 
 class Utf8FormMiddleware:
-    # Both kinds, so async views (the health checks) stay on the event loop.
-    async_capable = True
+    """Sync only, on purpose: it is what puts every middleware above it in one thread.
+
+    Under ASGI, Django runs a middleware that can do both kinds in async mode whenever
+    the one below it is async, and Django's own (sessions, CSRF, auth, messages...)
+    then hand each of their hooks to a thread and back, one trip per hook: more than
+    a dozen per request. With this one sync, Django runs the chain above it sync, in
+    the one thread it makes for the request, and comes back to the event loop once,
+    below it, for the view (pages, drawn by sync views, go back to that same thread).
+    """
+
+    async_capable = False
     sync_capable = True
 
     def __init__(self, get_response):
         self.get_response = get_response
-        if iscoroutinefunction(get_response):
-            markcoroutinefunction(self)
 
-    def __call__(self, request: HttpRequest):
-        if iscoroutinefunction(self):
-            return self.__acall__(request)
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         if not is_utf8_form(request):
             return refuse(request)
         return self.get_response(request)
-
-    async def __acall__(self, request: HttpRequest) -> HttpResponse:
-        if not is_utf8_form(request):
-            # The page shows who is signed in: the session and user load from the database.
-            return await sync_to_async(refuse)(request)
-        return await self.get_response(request)

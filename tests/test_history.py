@@ -108,6 +108,19 @@ def test_a_page_is_one_keyset_query_never_offset(room):
     assert '"SEQ" <' in sql
 
 
+@pytest.mark.django_db
+def test_a_joined_room_page_of_50_messages_takes_three_queries(joined, room):
+    """The room, the session and one page of messages: no query per message or per
+    request beyond these (the page's people come from the presence store)."""
+    fill(room, 120)
+    url = room.get_absolute_url()
+    joined.get(url)  # the session's first page may store its guest key
+    with CaptureQueriesContext(connection) as queries:
+        page = joined.get(url).content.decode()
+    assert bodies(page) == [f"message {n}" for n in range(71, 121)]
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+
+
 # -- day separators ------------------------------------------------------------------
 
 

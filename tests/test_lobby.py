@@ -4,6 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
+from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
@@ -45,6 +46,9 @@ async def card_of(socket, slug: str, containing: str = "") -> str:
 
 def listed(page: str) -> list[str]:
     return re.findall(r'<li class="room-card" id="room-card-([\w-]+)">', page)
+
+
+LISTED_IN_TEST = 12
 
 
 def backdate(room: Room, ago: timedelta) -> None:
@@ -212,6 +216,18 @@ def test_posting_editing_and_deleting_each_mark_the_rooms_last_activity(client):
     assert listed(client.get("/").content.decode()) == ["posted", "edited", "deleted"]
 
 
+def test_a_card_drawn_before_shows_the_room_as_it_is_now(client):
+    """Cards are drawn once for what they show: a new message, an edit or a new topic
+    draws the card again, on the next page as on the first."""
+    room = Room.objects.for_name("Tea")
+    room.post("ada", "first words")
+    assert "ada</span>: first words" in client.get("/").content.decode()
+    room.post("bob", "second words")
+    assert "bob</span>: second words" in client.get("/").content.decode()
+    Room.objects.filter(pk=room.pk).update(topic="Green tea")
+    assert "Topic: Green tea" in client.get("/").content.decode()
+
+
 def lobby_queries(client) -> tuple[list[str], list[str]]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -237,7 +253,37 @@ def test_the_lobby_asks_as_many_questions_for_many_rooms_as_for_few(client):
     many, many_queries = lobby_queries(client)
     # The LISTED most recently active rooms, newest first.
     assert many == [f"room-{n}" for n in range(LISTED + 22, 22, -1)]
-    assert len(many_queries) == len(few_queries)
+    # Two short reads, for a new visitor as many rooms as there are: the recently active
+    # rooms and their newest messages (who is here comes from the presence store).
+    assert len(few_queries) == len(many_queries) == 2, many_queries
+
+
+def test_the_lobby_asks_who_is_here_only_about_rooms_with_people(client, monkeypatch):
+    """However many rooms are listed, the presence store is asked for the count of the
+    rooms with anyone in them, not of every room on the page."""
+    import time
+
+    from rooms.identity import Identity
+    from rooms.live import presence
+
+    for n in range(LISTED_IN_TEST):
+        Room.objects.for_name(f"Room {n}").post("ada", "hello")
+    busy = Room.objects.get(slug="room-3")
+    bob = Identity("bob", guest=True, key="guest.bob")
+    arrive = async_to_sync(presence.store().aadd)
+    arrive(busy.pk, presence.entry("socket-1", bob), time.time() + 60)
+    asked = []
+    entries = presence.store().entries
+    monkeypatch.setattr(
+        presence.store(),
+        "entries",
+        lambda rooms, now: asked.append(list(rooms)) or entries(rooms, now),
+    )
+    page = client.get("/").content.decode()
+    assert listed(page)[0] == "room-3"
+    assert page.count("1 person here now") == 1
+    assert page.count("0 people here now") == LISTED_IN_TEST - 1
+    assert asked == [[busy.pk]]
 
 
 def test_the_lobby_finds_recent_rooms_through_the_activity_index(client):

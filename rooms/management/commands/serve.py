@@ -51,7 +51,11 @@ SERVER_FLAGS = [
 LOOPBACK = ("127.0.0.1", "::1")
 
 
-def server_command(*where: str, forwarded_allow_ips: Sequence[str] = LOOPBACK) -> list[str]:
+def server_command(
+    *where: str,
+    forwarded_allow_ips: Sequence[str] = LOOPBACK,
+    application: str = ASGI_APPLICATION,
+) -> list[str]:
     # Uvicorn takes the client address (and scheme) from X-Forwarded-For (and -Proto)
     # only on connections from these addresses, the proxy's, for pages and sockets alike;
     # from anyone else those headers are ignored. Rate limits count that address.
@@ -60,7 +64,7 @@ def server_command(*where: str, forwarded_allow_ips: Sequence[str] = LOOPBACK) -
         if forwarded_allow_ips
         else ["--no-proxy-headers"]
     )
-    return [sys.executable, "-m", "uvicorn", *SERVER_FLAGS, *proxy, *where, ASGI_APPLICATION]
+    return [sys.executable, "-m", "uvicorn", *SERVER_FLAGS, *proxy, *where, application]
 
 
 class Command(BaseCommand):
