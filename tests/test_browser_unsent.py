@@ -1,11 +1,12 @@
 """Nothing typed is lost, in a real Chromium: what cannot go now waits under the box as
 "Not sent yet", with why, and goes by itself (once) when it can."""
 
+import json
 import re
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, WebSocketRoute, expect
 
 from .pages import bodies, enter, say, serious_violations
 from .servers import Server, stored_messages
@@ -80,6 +81,57 @@ def test_a_send_with_the_server_down_stays_on_the_page_and_goes_once_it_is_back(
         assert stored_messages(own.env, "down") == 4
     finally:
         own.stop()
+
+
+def test_a_lost_acknowledgement_is_sent_again_under_its_key_and_said_once(browser, server):
+    """The message reaches the server, but the connection drops before its answer reaches
+    the page: the page sends it again on reconnecting, under the same key, and the server
+    answers as it did the first time instead of storing it twice."""
+    ada = enter(browser, server, "Lost Answer", "ada")
+    bob = enter(browser, server, "Lost Answer", "bob")
+    sent: list[str] = []  # the keys the page sent "lose its answer" under
+    lost = {"done": False}
+
+    def between(page_side: WebSocketRoute) -> None:
+        """Between the page and the server: on the first socket that carries the message,
+        nothing the server says after it reaches the page, and once the server has
+        answered it (so it is stored), the connection drops."""
+        server_side = page_side.connect_to_server()
+        losing = {"key": None}
+
+        def from_page(text) -> None:
+            server_side.send(text)
+            if isinstance(text, str) and "lose its answer" in text:
+                sent.append(key := json.loads(text)["key"])
+                if not lost["done"]:
+                    losing["key"] = key
+
+        def from_server(text) -> None:
+            if losing["key"] is None:
+                page_side.send(text)
+            elif f'data-key="{losing["key"]}"' in text:  # its answer: lost with the connection
+                lost["done"] = True
+                server_side.close()
+                page_side.close(code=1006)
+
+        page_side.on_message(from_page)
+        server_side.on_message(from_server)
+
+    ada.route_web_socket(re.compile(r"/ws/rooms/"), between)
+    ada.reload()  # the page's socket goes through `between` from now on
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "open")
+    say(ada, "lose its answer")
+    # Bob has it at once; ada's page gets it, and its answer, from the socket it reopens.
+    expect(bodies(bob)).to_have_text(["lose its answer"])
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "open", timeout=20_000)
+    expect(bodies(ada)).to_have_text(["lose its answer"])
+    expect(unsent(ada)).to_be_hidden()
+    # Said once, for both, and stored once: the next thing either sees is bob's marker.
+    say(bob, "marker")
+    for page in (ada, bob):
+        expect(bodies(page)).to_have_text(["lose its answer", "marker"])
+    assert stored_messages(server.env, "lost-answer") == 2
+    assert lost["done"] and len(sent) == 2 and sent[0] == sent[1], sent  # sent again, same key
 
 
 def test_a_burst_over_the_rate_limit_keeps_every_refused_message_with_its_reason(
