@@ -201,8 +201,6 @@ class RoomConsumer(Consumer):
         self.feed = RoomFeed(self.room, send, conn=self.conn_id)
         seen = await live.open(self.feed, self.me)
         self.typing = typists.Throttle()
-        self.unanswered = deque()
-        self.in_flight = asyncio.Semaphore(IN_FLIGHT)
         await self.accept()
         await self.feed.start(seen)
         await live.presence.arrive(self.room.pk, self.me, self.conn_id)
@@ -316,6 +314,8 @@ class RoomConsumer(Consumer):
             # The refused text goes back into the box: nothing typed is lost.
             await self.send(render_push("error", error=str(error), text=text))
             return
+        if self.unanswered is None:  # made by the first message: most sockets only read
+            self.unanswered, self.in_flight = deque(), asyncio.Semaphore(IN_FLIGHT)
         # At IN_FLIGHT unanswered, this waits for the oldest: what one socket holds is bounded.
         await self.in_flight.acquire()
         # Queued now, in this socket's order, batched with other sockets' posts

@@ -89,9 +89,8 @@ class RoomFeed(Sender):
     """A room socket's sender that keeps the room's changes whole and in order."""
 
     def __init__(self, room: Room, asgi_send: AsgiSend, conn: str = ""):
-        super().__init__(asgi_send, held=lambda: len(self.early), room=room.slug, conn=conn)
+        super().__init__(asgi_send, held=lambda: len(self.early), conn=conn)
         self.room = room
-        self.conn = conn
         # Frames for the socket before it is accepted and started (a who-is-here push
         # can come that soon): sent first thing by start(). None once started.
         self.unstarted: list[str] | None = []
@@ -105,14 +104,18 @@ class RoomFeed(Sender):
         self.early: dict[int, tuple[str, tuple[int, int] | None]] = {}
         # Where messages land on the page (rooms/broadcast.py render_messages): the seq of
         # the newest message it shows (None until it says), and the new messages pushed to it
-        # after that one, (seq, id), oldest first.
+        # after that one, (seq, id), oldest first (at most PAGE; made by the first push: an
+        # idle socket keeps none).
         self.shown: int | None = None
-        self.pushed: deque[tuple[int, int]] = deque(maxlen=PAGE)
+        self.pushed: deque[tuple[int, int]] | tuple[()] = ()
         self.lock = asyncio.Lock()
         self.gap_timer: asyncio.TimerHandle | None = None
         self.fill_task: asyncio.Task | None = None
         # What `seen` was at the last check, if the socket was behind the record then.
         self.behind_at: int | None = None
+
+    def about(self) -> dict[str, str]:
+        return {"room": self.room.slug, "conn": self.conn}
 
     async def send(self, text: str) -> None:
         if self.unstarted is not None:
@@ -184,10 +187,11 @@ class RoomFeed(Sender):
             if shown is not None:
                 # Pushed before the page said: on it, and newer than anything it lacks.
                 self.shown = shown
-                self.pushed = deque((p for p in self.pushed if p[0] > shown), maxlen=PAGE)
+                kept = [p for p in self.pushed if p[0] > shown]
+                self.pushed = deque(kept, maxlen=PAGE) if kept else ()
             if self.newest - after > settings.CATCH_UP_BOUND:
                 after, html, self.shown = await read_newest(self.room)
-                self.pushed.clear()  # the list is replaced whole
+                self.pushed = ()  # the list is replaced whole
                 await self.send(html)
                 self.seen = max(self.seen, after)
             await self._read_from(after)
@@ -217,11 +221,11 @@ class RoomFeed(Sender):
             if len(batch) < PAGE:
                 break
         if self.shown is None:
-            self.pushed.extend(landed[len(self.pushed) :])
+            self.pushed = deque(landed, maxlen=PAGE) if landed else ()
         elif landed:
             # Every message up to the newest is on the page now, in order.
             self.shown = max(self.shown, max(seq for seq, _ in landed))
-            self.pushed.clear()
+            self.pushed = ()
         self.early = {rev: html for rev, html in self.early.items() if rev > self.seen}
         await self._send_early()
 
@@ -233,6 +237,8 @@ class RoomFeed(Sender):
             if appended is not None:
                 # Added after the newest on the page; a catch-up racing it (the page said
                 # where it was before this arrived) lands what it lacks before it.
+                if not self.pushed:
+                    self.pushed = deque(maxlen=PAGE)
                 self.pushed.append(appended)
                 if self.shown is not None:
                     self.shown = max(self.shown, appended[0])
