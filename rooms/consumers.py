@@ -227,8 +227,11 @@ class RoomConsumer(Consumer):
     async def disconnect(self, code: int) -> None:
         live = runtime()
         if self.answering is not None:
-            # Stored or not, the page keeps what was not acknowledged and sends it again.
+            # Stored or not, the page keeps what was not acknowledged and sends it again;
+            # the outbox answers nobody for a post whose socket has gone.
             self.answering.cancel()
+            for stored, *_ in self.unanswered:
+                stored.cancel()
         if self.feed is not None:
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             await live.close(self.feed, self.me)
