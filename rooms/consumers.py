@@ -344,6 +344,12 @@ class RoomConsumer(Consumer):
                 )
             except Exception:
                 log.warning("a post could not be stored", exc_info=True)
+                # The page reconnects and sends what was not acknowledged again; a frame
+                # waiting for room in `in_flight` is let through, not left hanging.
+                for stored, *_ in self.unanswered:
+                    stored.cancel()
+                    self.in_flight.release()
+                self.unanswered.clear()
                 await self.close(code=CLOSE_FAILED)
                 return
             else:

@@ -337,3 +337,33 @@ async def test_more_posts_than_a_socket_may_hold_in_flight_all_go_in_order():
     assert [re.search(r'data-key="(\w+)"', a).group(1) for a in answers] == keys
     assert await bodies() == [f"burst {n}" for n in range(3 * IN_FLIGHT)]
     await ada.disconnect()
+
+
+async def test_a_post_the_database_cannot_take_closes_the_socket_and_is_sent_again_once(
+    monkeypatch,
+):
+    from django.db import OperationalError
+
+    from rooms.live import outbox
+
+    def unavailable(posts):
+        raise OperationalError("the database is restarting")
+
+    await make_room()
+    ada = await joined_socket(name="ada")
+    key = new_key()
+    monkeypatch.setattr(outbox, "post_messages", unavailable)
+    await ada.send_to(keyed("when it is back", key))
+    # Closed with a code the page reconnects on; no acknowledgement came before it.
+    while (output := await ada.receive_output(timeout=5))["type"] != "websocket.close":
+        assert f'data-key="{key}"' not in output.get("text", "")
+    assert output["code"] == 1011
+    monkeypatch.undo()
+    # The page reconnects and sends what was not acknowledged, under its key.
+    again = await open_socket("django-girls", "ada")
+    again.scope["headers"] = ada.scope["headers"]
+    assert (await again.connect())[0]
+    await again.send_to(keyed("when it is back", key))
+    assert "></p>" in await answer(again)  # acknowledged
+    assert await bodies() == ["when it is back"]
+    await again.disconnect()
