@@ -169,6 +169,34 @@ def variants(port: int) -> dict[str, Variant]:
             parley=True,
             processes=3,
         ),
+        "parley-granian": Variant(
+            "parley-granian",
+            "Parley's code on Granian (a Rust HTTP server with ASGI WebSockets), 2 workers, "
+            "uvloop: measured against uvicorn, not deployed",
+            [
+                py,
+                "-m",
+                "granian",
+                "--interface",
+                "asgi",
+                "--loop",
+                "uvloop",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "2",
+                "--runtime-mode",
+                "st",
+                "--ws",
+                ASGI,
+            ],
+            ROOT,
+            parley_env(),
+            parley=True,
+            processes=3,
+        ),
         "parley-1": Variant(
             "parley-1",
             "Parley in one uvicorn process (manage.py serve --workers 1)",
@@ -593,6 +621,45 @@ def wrk(url: str, cookie: str | None, seconds: int, server: Server | None = None
     }
 
 
+def pages(port: int, seconds: int, server: Server, reader: str | None = None) -> dict:
+    """/healthz, the lobby and a joined reader's page of the room with the most history
+    (its newest 50). Without a reader (--pages), one joins a room and posts 60 messages
+    through the plain form first, and 29 more rooms get a message each for the lobby."""
+    if reader is None:
+        for number in range(29):
+            post(port, join(port, f"lobby {number}", f"p{number}"), f"lobby-{number}", "hello")
+        reader = join(port, "saturation", "u0")
+        for number in range(60):
+            post(port, reader, "saturation", f"message number {number}")
+    base = f"http://127.0.0.1:{port}"
+    return {
+        "healthz": wrk(f"{base}/healthz", None, seconds, server),
+        "lobby": wrk(f"{base}/", None, seconds, server),
+        "room_page_50_messages": wrk(f"{base}/rooms/saturation/", reader, seconds, server),
+    }
+
+
+def post(port: int, session: str, slug: str, text: str) -> None:
+    """A message sent through the room page's plain form, as a browser without scripts."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    conn.request("GET", f"/rooms/{slug}/", headers={"Cookie": session})
+    response = conn.getresponse()
+    page = response.read().decode()
+    csrf = cookies(response).get("csrftoken")
+    fields = dict(re.findall(r'name="(csrfmiddlewaretoken|identity|key)" value="([^"]*)"', page))
+    body = urllib.parse.urlencode({**fields, "message": text})
+    headers = {
+        "Cookie": f"{session}; csrftoken={csrf}",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
+    conn.request("POST", f"/rooms/{slug}/", body=body, headers=headers)
+    response = conn.getresponse()
+    response.read()
+    conn.close()
+    if response.status != 303:
+        raise RuntimeError(f"posting answered {response.status}")
+
+
 # The page every other is compared with: the minimal Django view ("django" variant).
 REFERENCE = ("django", "django_view")
 
@@ -652,6 +719,10 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
             base = f"http://127.0.0.1:{port}"
             result["http"] = {REFERENCE[1]: wrk(f"{base}/", None, args.http, server)}
             return result
+        if args.pages:
+            if variant.parley:
+                result["http"] = pages(port, args.http, server)
+            return result
         most = max([args.idle, args.saturation_sockets] + [s for s, *_ in args.ladder])
         sessions: list[str] = []
         if variant.parley:
@@ -704,15 +775,7 @@ async def run_variant(variant: Variant, port: int, args, log_dir: Path) -> dict:
             print(f"  {variant.name}: {sockets}x{rate}/s x{senders} {measured}", flush=True)
 
         if variant.parley:
-            base = f"http://127.0.0.1:{port}"
-            result["http"] = {
-                "healthz": wrk(f"{base}/healthz", None, args.http, server),
-                "lobby": wrk(f"{base}/", None, args.http, server),
-                # A joined reader's page of the room with the most history (its newest 50).
-                "room_page_50_messages": wrk(
-                    f"{base}/rooms/saturation/", sessions[0], args.http, server
-                ),
-            }
+            result["http"] = pages(port, args.http, server, sessions[0])
     finally:
         server.stop()
     return result
@@ -840,6 +903,7 @@ async def main() -> None:
     parser.add_argument("--window", type=int, default=4, help="unanswered messages per sender")
     parser.add_argument("--idle", type=int, default=1000, help="idle sockets for memory")
     parser.add_argument("--http", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--pages", action="store_true", help="only the pages: no sockets")
     parser.add_argument("--plot", type=Path, default=PLOT)
     parser.add_argument("--before", help="also measure Parley at this git revision, first")
     args = parser.parse_args()

@@ -133,7 +133,12 @@ if REDIS_URL:
         }
     }
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            # One pool per process, not a connection per request (rooms/cache.py says why).
+            "OPTIONS": {"pool_class": "rooms.cache.SharedConnectionPool"},
+        }
     }
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -275,6 +280,9 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 30
+# Every page and socket reads the session: from the cache (Redis, or this process's memory
+# on the embedded defaults), the database only on a miss. Writes go to both.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # One JSON object per line; message bodies are never logged.
 LOGGING = {

@@ -5,13 +5,15 @@ rooms/events.py sends what is drawn here to a room's group.
 
 import datetime
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache, lru_cache
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import MESSAGE_MAX_LENGTH, Message
+from . import history
+from .models import MESSAGE_MAX_LENGTH, Message, Room
 
 # Group events; rooms/live/hub.py hands each to the group's sockets' feeds (DELIVER).
 # A drawn message, in the room's order.
@@ -89,6 +91,44 @@ def draw_history(messages: Sequence[Message]) -> History:
         rows.append(row)
     rows.newest = messages[-1].seq if messages else 0
     return rows
+
+
+@dataclass(frozen=True)
+class DrawnPage:
+    """A page of history drawn for the list by rooms/_history.html, and where the pages
+    beside it start (None: no more). `newest` is its last message's seq (0: none)."""
+
+    html: SafeString
+    older: int | None
+    newer: int | None
+    newest: int
+
+    @property
+    def is_latest(self) -> bool:
+        return self.newer is None
+
+
+def draw_page(page: history.Page) -> DrawnPage:
+    rows = draw_history(page.messages)
+    html = render_to_string("rooms/_history.html", {"history": rows})
+    return DrawnPage(html, page.older, page.newer, rows.newest)
+
+
+def newest_page(room: Room) -> DrawnPage:
+    """A room's newest page, read and drawn once per process for each revision of the room:
+    every change to its messages takes the next revision, so a page drawn for one revision
+    stays right until the next, and a room page costs the room and the session only.
+
+    Keyed by the room's creation too (a database made anew reuses ids) and by today's date
+    (day separators say "Today"). Messages read after the room are never older than its
+    revision: a page drawn from a moment later only shows what a catch-up would bring.
+    """
+    return _newest_page(room, room.created, room.last_revision, timezone.localdate())
+
+
+@lru_cache(maxsize=256)
+def _newest_page(room: Room, created, revision: int, today) -> DrawnPage:
+    return draw_page(history.latest(room))
 
 
 def draw_message(message: Message, swap: str | None = None) -> str:

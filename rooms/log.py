@@ -49,6 +49,19 @@ def server_formatter() -> JsonFormatter:
     return JsonFormatter()
 
 
+class ClientErrorFilter(logging.Filter):
+    """Uvicorn's websocket protocol logs a client's frame of invalid UTF-8 as an exception,
+    with a traceback; it is the client's error, answered with close 1007: a warning line."""
+
+    CLIENT_ERRORS = frozenset({"Invalid UTF-8 sequence received from client."})
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in self.CLIENT_ERRORS:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 class RequestIdMiddleware:
     """Give each request an id, log one line for it, and return the id to the client."""
 

@@ -13,7 +13,7 @@ from django_htmx.http import push_url
 
 from . import about as room_about
 from . import editing, history, identity, limits, lobby, members
-from .broadcast import draw_history
+from .broadcast import DrawnPage, draw_page, newest_page
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .live import presence
 from .models import Message, Room
@@ -133,17 +133,15 @@ def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
 
 def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
     page = history_page(request, room)
-    drawn = draw_history(page.messages)
     if request.htmx and request.method == "GET" and "before" in request.GET:
         # The history loader: just the older messages and the next loader.
-        return render(request, "rooms/older.html", {"room": room, "page": page, "history": drawn})
+        return render(request, "rooms/older.html", {"room": room, "page": page})
     context = {
         "room": room,
         "me": me,
         "me_tag": me.tag,
         # Sent back by the page's socket and forms: who the page was drawn for.
         "page_tag": identity.page_tag(me),
-        "history": drawn,
         # Messages that mention you stand out (the page's own <style>).
         "me_mention": mention_tag(me.name),
         "page": page,
@@ -161,13 +159,14 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
     return render(request, "rooms/room.html", context, status=status)
 
 
-def history_page(request: HttpRequest, room: Room) -> history.Page:
-    """The page of messages a room URL asks for: ?before=<seq>, ?after=<seq> or the newest."""
+def history_page(request: HttpRequest, room: Room) -> DrawnPage:
+    """The page of messages a room URL asks for, drawn: ?before=<seq>, ?after=<seq> or
+    the newest (drawn once per room revision)."""
     if (before := history.cursor(request.GET.get("before"))) is not None:
-        return history.before(room, before)
+        return draw_page(history.before(room, before))
     if (after := history.cursor(request.GET.get("after"))) is not None:
-        return history.after(room, after)
-    return history.latest(room)
+        return draw_page(history.after(room, after))
+    return newest_page(room)
 
 
 def about_values(room: Room) -> dict[str, str]:

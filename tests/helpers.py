@@ -5,12 +5,12 @@ browsers in servers.py and pages.py."""
 import json
 import os
 import secrets
+from importlib import import_module
 
 import pytest
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
-from django.contrib.sessions.backends.db import SessionStore
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -30,7 +30,7 @@ needs_postgres = pytest.mark.postgres
 
 
 def make_session(name: str | None, guest_key: str | None = None) -> str:
-    session = SessionStore()
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
     if name is not None:
         identity.remember(session, name)
         if guest_key is not None:

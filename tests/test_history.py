@@ -109,16 +109,52 @@ def test_a_page_is_one_keyset_query_never_offset(room):
 
 
 @pytest.mark.django_db
-def test_a_joined_room_page_of_50_messages_takes_three_queries(joined, room):
-    """The room, the session and one page of messages: no query per message or per
-    request beyond these (the page's people come from the presence store)."""
+def test_a_joined_room_page_of_50_messages_reads_only_the_room_once_drawn(joined, room):
+    """The session comes from the cache and the newest page is drawn once per room
+    revision: a page asked for again reads the room's row and nothing else; after a new
+    message, the messages once more. No query per message either way."""
     fill(room, 120)
     url = room.get_absolute_url()
     joined.get(url)  # the session's first page may store its guest key
     with CaptureQueriesContext(connection) as queries:
         page = joined.get(url).content.decode()
     assert bodies(page) == [f"message {n}" for n in range(71, 121)]
-    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+    assert len(queries.captured_queries) == 1, [q["sql"] for q in queries.captured_queries]
+    room.post("ada", "message 121")
+    with CaptureQueriesContext(connection) as queries:
+        page = joined.get(url).content.decode()
+    assert bodies(page) == [f"message {n}" for n in range(72, 122)]
+    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+
+
+@pytest.mark.django_db
+def test_the_newest_page_is_drawn_again_for_each_change_of_the_room(joined, room):
+    """Edits and deletions take the room's next revision like posts, so a page drawn
+    once per revision never shows a message as it was before its change."""
+    fill(room, 3)
+    url = room.get_absolute_url()
+    assert bodies(joined.get(url).content.decode()) == ["message 1", "message 2", "message 3"]
+    second = room.messages.get(seq=2)
+    room.revise(second.pk, lambda m: m.rewrite("message two"))
+    assert bodies(joined.get(url).content.decode()) == ["message 1", "message two", "message 3"]
+    room.revise(second.pk, lambda m: m.erase())
+    page = joined.get(url).content.decode()
+    assert bodies(page) == ["message 1", "message 3"]
+    assert "Message deleted" in page
+
+
+@pytest.mark.django_db
+def test_a_page_drawn_today_says_yesterday_tomorrow(joined, room, monkeypatch):
+    """The newest page is kept per day too: its separators say "Today" and "Yesterday"."""
+    room.post("ada", "said today")
+    url = room.get_absolute_url()
+    assert '<time datetime="' in joined.get(url).content.decode()
+    assert ">Today</time>" in joined.get(url).content.decode()
+    tomorrow = timezone.localdate() + datetime.timedelta(days=1)
+    monkeypatch.setattr(timezone, "localdate", lambda *args, **kwargs: tomorrow)
+    page = joined.get(url).content.decode()
+    assert ">Yesterday</time>" in page
+    assert ">Today</time>" not in page
 
 
 # -- day separators ------------------------------------------------------------------

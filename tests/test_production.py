@@ -5,6 +5,7 @@ import re
 import signal
 import socket
 import sys
+import threading
 import urllib.request
 
 import pytest
@@ -133,3 +134,36 @@ def test_serve_logs_json_when_it_cannot_start(server_env):
     lines = log_lines(result.stdout + result.stderr)
     assert lines[0]["event"] == "serve.start" and lines[0]["workers"] == 1
     assert any(line["level"] == "ERROR" and port in line["event"] for line in lines)
+
+
+@needs_redis
+def test_pages_in_threads_of_their_own_share_the_caches_redis_connections(transactional_db, client):
+    """Under ASGI each request's sync code runs in a thread of its own, and Django keeps a
+    cache backend per thread: pages must still reuse the process's few connections to
+    Redis (for the session), not open one each."""
+    import redis
+    from django.conf import settings
+    from django.db import connection
+
+    def total_connections() -> int:
+        return redis.Redis.from_url(settings.REDIS_URL).info("stats")["total_connections_received"]
+
+    assert client.post("/", {"room_name": "Tea", "username": "ada"}).status_code == 303
+    statuses = []
+
+    def one_page() -> None:
+        try:
+            statuses.append(client.get("/rooms/tea/").status_code)
+        finally:
+            # As the server does at the end of a request (the test client does not).
+            connection.close()
+
+    one_page()
+    before = total_connections()
+    for _ in range(20):
+        thread = threading.Thread(target=one_page)
+        thread.start()
+        thread.join()
+    opened = total_connections() - before - 1  # the counting client's own connection
+    assert statuses == [200] * 21
+    assert opened <= 2, f"{opened} new connections to Redis for 20 pages"
