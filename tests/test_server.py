@@ -22,6 +22,16 @@ async def test_two_clients_chat_through_a_real_server(server):
         await message_with(ada, "hi ada")
 
 
+async def test_frames_are_sent_uncompressed_even_to_browsers_that_offer_compression(server):
+    """Browsers offer permessage-deflate; with it, every socket would compress the room's
+    same bytes again with a compressor of its own (about 46 KB each). The server declines."""
+    cookies = join(server.url, "Plain Frames", "ada")
+    async with await room_socket(server, "plain-frames", cookies, compression="deflate") as ada:
+        assert ada.protocol.extensions == []
+        await ada.send(json.dumps({"message": "sent as it is"}))
+        await message_with(ada, "sent as it is")
+
+
 @needs_redis
 @pytest.mark.timeout(90)
 async def test_idle_sockets_survive_a_quiet_room_then_still_chat(server):

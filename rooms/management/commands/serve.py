@@ -31,6 +31,12 @@ SERVER_FLAGS = [
     # uvicorn deprecates. It logs a frame of invalid UTF-8 (closed 1007) with a traceback;
     # rooms/log.py ClientErrorFilter makes that the one-line warning a client error is.
     "--ws", "websockets-sansio",
+    # No per-message compression, though browsers offer it: each socket's compressor keeps
+    # its own history (about 46 KB a socket) and compresses every frame again for that
+    # socket alone, where a room sends the same few hundred bytes of HTML to everyone.
+    # Measured with a client that negotiates it, as browsers do: about a third of the
+    # server's CPU per delivery (BENCHMARKS.md).
+    "--ws-per-message-deflate", "false",
     # Frames far larger than a message are refused (close 1009) before they are read whole.
     "--ws-max-size", "65536",
     # A client that stops answering (and reading) is dropped within a minute.
