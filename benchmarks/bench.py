@@ -218,7 +218,8 @@ def variants(port: int) -> dict[str, Variant]:
 
 
 def before(rev: str, port: int) -> Variant:
-    """Parley as it was at an earlier commit (daphne workers then), to measure a change."""
+    """Parley as it was at an earlier commit, served by its own `manage.py serve`, to
+    measure a change."""
     root = BENCH / f".before-{rev}"
     if not root.exists():
         root.mkdir()
@@ -232,7 +233,7 @@ def before(rev: str, port: int) -> Variant:
     where = ["--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
     return Variant(
         f"before-{rev}",
-        f"Parley at {rev}, 2 daphne processes (a channel and a Redis subscription per socket)",
+        f"Parley at {rev}, as its own manage.py serve ran it, 2 workers",
         [sys.executable, "manage.py", "serve", *where],
         root,
         parley_env(),
