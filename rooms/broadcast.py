@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
 from . import history
-from .models import MESSAGE_MAX_LENGTH, Message, Room
+from .models import Message, Room
 
 # Group events; rooms/live/hub.py hands each to the group's sockets' feeds (DELIVER).
 # A drawn message, in the room's order.
@@ -31,8 +31,6 @@ def group_name(room_id: int) -> str:
 
 def render_push(partial: str, **context) -> str:
     """An out-of-band fragment from templates/rooms/push.html, ready for htmx."""
-    # Drawn without a request, so what a page gets from rooms/context.py comes here too.
-    context.setdefault("message_max_length", MESSAGE_MAX_LENGTH)
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
 
 
@@ -206,8 +204,10 @@ def render_messages(
         for where, drawn in parts
     ]
     replaced = any(not part["swap"] for part in landing)
+    # Whoever just posted has stopped typing: their cue goes as their message comes.
+    typed = sorted({m.author_tag for m in messages if m.author_tag and not is_changed(m)})
     context = {"landing": landing, "cursor": messages[-1].revision, "newest": newest}
-    return render_push("messages", offstage=replaced, **context)
+    return render_push("messages", offstage=replaced, typed=typed, **context)
 
 
 def render_newest(room, page, cursor: int) -> str:

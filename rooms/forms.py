@@ -12,21 +12,39 @@ from .models import (
     ROOM_NAME_MAX_LENGTH,
     TOPIC_MAX_LENGTH,
     MemberName,
+    message_text,
     room_slug,
     validate_printable,
 )
 from .names import NameCharacters
 
 
+class UncutCharField(forms.CharField):
+    """A text field that refuses a text that is too long, and says so, instead of letting
+    the browser cut it: a maxlength attribute drops the end of a paste without a word."""
+
+    def widget_attrs(self, widget) -> dict:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("maxlength", None)
+        return attrs
+
+
+class MessageTextField(UncutCharField):
+    """A message's text, its line ends as stored (counted as the model counts them)."""
+
+    def to_python(self, value) -> str:
+        return message_text(super().to_python(value))
+
+
 class JoinForm(forms.Form):
-    room_name = forms.CharField(
+    room_name = UncutCharField(
         label="Room",
         max_length=ROOM_NAME_MAX_LENGTH,
         validators=[validate_printable, NameCharacters("the room name")],
         error_messages={"required": "Name the room you want to join."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "django-girls"}),
     )
-    username = forms.CharField(
+    username = UncutCharField(
         label="Your name",
         max_length=AUTHOR_MAX_LENGTH,
         validators=[validate_printable, NameCharacters("your name")],
@@ -59,7 +77,7 @@ class MessageForm(forms.Form):
     """The composer's plain POST; the rules live on the model (Message.body), and the
     box itself is drawn by templates/rooms/_composer_input.html for page and push."""
 
-    message = forms.CharField(
+    message = MessageTextField(
         max_length=MESSAGE_MAX_LENGTH,
         error_messages={"required": "Write something before sending."},
     )
@@ -83,13 +101,13 @@ class AboutForm(forms.Form):
     """The room's topic and description: two small forms on the room page, each sending
     one field (plain POST or socket); the rules live in rooms/about.py and the model."""
 
-    topic = forms.CharField(
+    topic = UncutCharField(
         label="Topic",
         required=False,
         max_length=TOPIC_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off", "id": "topic-input"}),
     )
-    description = forms.CharField(
+    description = UncutCharField(
         label="Description",
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
@@ -106,13 +124,19 @@ class SignupForm(UserCreationForm):
     class Meta(UserCreationForm.Meta):
         fields = ("username",)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Refused below when too long, never cut by the browser.
+        self.fields["username"].widget.attrs.pop("maxlength", None)
+
     def clean_username(self) -> str:
         name = super().clean_username()
         if not name:
             return name  # taken as it is: the error is on the field already
         if len(name) > AUTHOR_MAX_LENGTH:
             raise forms.ValidationError(
-                f"Use at most {AUTHOR_MAX_LENGTH} characters.", code="max_length"
+                f"Use at most {AUTHOR_MAX_LENGTH} characters (this has {len(name)}).",
+                code="max_length",
             )
         NameCharacters("your name")(name)
         if is_member_name(name):

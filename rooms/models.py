@@ -57,6 +57,12 @@ def validate_printable(value: str) -> None:
         raise ValidationError("Remove control characters from the text.", code="control")
 
 
+def message_text(text: str) -> str:
+    """Text as a message keeps it: lines end in \n (a plain form sends \r\n) and the
+    blanks around it go."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").strip()
+
+
 def room_slug(name: str) -> str:
     """The address a room name leads to; raises ValidationError when there is none
     or it is too long. Checked on the slug itself: normalising can make it longer
@@ -152,7 +158,12 @@ class Room(models.Model):
         `author_key` is who wrote it (rooms/identity.py), `key` the message's own key.
         """
         message = Message(
-            room=self, author=author, guest=guest, author_key=author_key, body=text.strip(), key=key
+            room=self,
+            author=author,
+            guest=guest,
+            author_key=author_key,
+            body=message_text(text),
+            key=key,
         )
         message.clean_fields(exclude={"room", "seq", "revision"})
         return message
@@ -263,7 +274,7 @@ class Message(models.Model):
 
         Raises ValidationError on `body`.
         """
-        text = text.strip()
+        text = message_text(text)
         if self.deleted is not None:
             raise ValidationError({"body": "That message was deleted; it can't be edited."})
         if text == self.body:

@@ -6,7 +6,7 @@ from django.db import IntegrityError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.http import urlencode
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url
@@ -47,7 +47,8 @@ def join(request: HttpRequest) -> HttpResponse:
             initial={"room_name": request.GET.get("room", ""), "username": known and known.name},
             member=request.user,
         )
-    context = {"form": form, "lobby": None if form.errors else lobby.listing()}
+    # An error keeps the lobby below the form: the rooms to pick from are still there.
+    context = {"form": form, "lobby": lobby.listing()}
     return render(request, "rooms/join.html", context, status=400 if form.errors else 200)
 
 
@@ -270,6 +271,7 @@ def refuse(request, message: Message, title: str, reason: str, status: int) -> H
 @require_http_methods(["GET", "HEAD", "POST"])
 def signup(request: HttpRequest) -> HttpResponse:
     form = SignupForm(request.POST or None)
+    next_url = return_to(request)
     if request.method == "POST":
         if refusal := limits.check("signup", address=limits.client_address(request)):
             return too_many(request, "registration/signup.html", form, refusal)
@@ -280,6 +282,16 @@ def signup(request: HttpRequest) -> HttpResponse:
                 form.add_error("username", LOOKS_TAKEN)
             else:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-                return see_other(reverse("rooms:join"))
+                return see_other(next_url or reverse("rooms:join"))
     status = 400 if form.errors else 200
-    return render(request, "registration/signup.html", {"form": form}, status=status)
+    context = {"form": form, "next": next_url}
+    return render(request, "registration/signup.html", context, status=status)
+
+
+def return_to(request: HttpRequest) -> str:
+    """Where a sign-up goes back to (`next`, as for logging in): a page of this site only."""
+    url = request.POST.get("next") or request.GET.get("next") or ""
+    safe = url_has_allowed_host_and_scheme(
+        url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return url if safe else ""

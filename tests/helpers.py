@@ -2,8 +2,10 @@
 markers and the frame fuzzer's parts. Fixtures live in conftest.py; servers and
 browsers in servers.py and pages.py."""
 
+import html
 import json
 import os
+import re
 import secrets
 from importlib import import_module
 
@@ -27,6 +29,13 @@ REQUIRE_SERVICES = os.environ.get("PARLEY_REQUIRE_SERVICES") == "1"
 # (or fails it, on CI's services pass), and `pytest -m redis` picks exactly these tests.
 needs_redis = pytest.mark.redis
 needs_postgres = pytest.mark.postgres
+
+
+def box_text(page: str, box: str = "message-input") -> str | None:
+    """What a page or a pushed fragment puts in a textarea (the message box by default),
+    as the browser reads it (HTML drops one newline right after the opening tag)."""
+    found = re.search(rf'<textarea id="{box}"[^>]*>\n?(.*?)</textarea>', page, re.DOTALL)
+    return html.unescape(found[1]) if found else None
 
 
 def make_session(name: str | None, guest_key: str | None = None) -> str:

@@ -28,6 +28,47 @@ def test_sign_up_logs_in_and_joins_under_the_username(client):
     assert Message.objects.values_list("author", "guest").get() == ("grace", False)
 
 
+def test_logging_in_or_signing_up_from_a_room_comes_back_to_it(client, room):
+    client.post("/", {"room_name": room.name, "username": "ada"})
+    page = client.get("/rooms/django-girls/").content.decode()
+    assert 'href="/accounts/login/?next=/rooms/django-girls/"' in page
+    assert 'href="/accounts/signup/?next=/rooms/django-girls/"' in page
+    form = client.get("/accounts/signup/?next=/rooms/django-girls/").content.decode()
+    assert 'name="next" value="/rooms/django-girls/"' in form
+    assert 'href="/accounts/login/?next=/rooms/django-girls/"' in form
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "grace",
+            "password1": "a long passphrase",
+            "password2": "a long passphrase",
+            "next": "/rooms/django-girls/",
+        },
+    )
+    assert response.status_code == 303 and response["Location"] == "/rooms/django-girls/"
+    assert "You are <strong>grace</strong>" in client.get("/rooms/django-girls/").content.decode()
+    client.post("/accounts/logout/")
+    response = client.post(
+        "/accounts/login/",
+        {"username": "grace", "password": "a long passphrase", "next": "/rooms/django-girls/"},
+    )
+    assert response["Location"] == "/rooms/django-girls/"
+
+
+@pytest.mark.parametrize("next_url", ["https://elsewhere.example/", "//elsewhere.example/", ""])
+def test_signing_up_never_leaves_the_site(client, next_url):
+    response = client.post(
+        "/accounts/signup/",
+        {
+            "username": "grace",
+            "password1": "a long passphrase",
+            "password2": "a long passphrase",
+            "next": next_url,
+        },
+    )
+    assert response.status_code == 303 and response["Location"] == "/"
+
+
 def test_sign_up_errors_are_per_field(client):
     User.objects.create_user("grace", password="x")
     response = client.post(

@@ -23,6 +23,7 @@ from rooms.models import Message, Room
 
 from .helpers import (
     answers_every_frame,
+    box_text,
     frame,
     fuzzed,
     joined_socket,
@@ -434,7 +435,8 @@ def test_the_edit_page_shows_the_form_with_the_text(ada_client, room):
     page = ada_client.get(message.get_edit_url())
     assert page.status_code == 200
     html = page.content.decode()
-    assert 'value="typo hree"' in html and 'name="csrfmiddlewaretoken"' in html
+    assert box_text(html, f"edit-{message.pk}") == "typo hree"
+    assert 'name="csrfmiddlewaretoken"' in html
     assert "<!doctype html>" in html
 
 

@@ -6,6 +6,8 @@ from django.core.exceptions import ValidationError
 from rooms.identity import GUEST_KEY
 from rooms.models import Message, Room, author_tag
 
+from .helpers import box_text
+
 pytestmark = pytest.mark.django_db
 
 
@@ -53,6 +55,22 @@ def test_invalid_join_shows_a_message_per_field(client, data, field, text):
     assert text in errors[field][0]
     assert text.replace("'", "&#x27;") in response.content.decode()
     assert not Room.objects.exists()
+
+
+def test_a_join_error_keeps_the_lobby_below_the_form(client):
+    client.post("/", {"room_name": "Busy Room", "username": "bob"})
+    client.post("/rooms/busy-room/", {"message": "hello"})
+    response = client.post("/", {"room_name": "", "username": "ada"})
+    assert response.status_code == 400
+    assert [card.room.name for card in response.context["lobby"]] == ["Busy Room"]
+    assert 'id="room-card-busy-room"' in response.content.decode()
+
+
+def test_text_fields_refuse_long_text_instead_of_cutting_it(client, joined, room):
+    """No maxlength anywhere: a browser cuts a paste to it without a word."""
+    pages = [client.get("/"), client.get("/accounts/signup/"), joined.get("/rooms/django-girls/")]
+    for page in pages:
+        assert "maxlength" not in page.content.decode()
 
 
 def test_a_name_whose_address_just_fits_makes_the_room(client):
@@ -155,7 +173,19 @@ def test_plain_post_refuses_bad_text_and_keeps_it(joined, room, text, error):
     assert error in response.content.decode()
     assert not Message.objects.exists()
     if text.strip():
-        assert f'value="{text}"' in response.content.decode()
+        assert box_text(response.content.decode()) == text
+
+
+def test_plain_post_keeps_lines_as_typed(joined, room):
+    # Browsers send a textarea's line ends as \r\n; each counts as one character, as on a socket.
+    lines = "line one\n\nline three\n"
+    text = lines.replace("\n", "\r\n") + "x" * (2000 - len(lines))
+    response = joined.post("/rooms/django-girls/", {"message": text})
+    assert response.status_code == 303
+    body = Message.objects.get().body
+    assert body.startswith(lines) and len(body) == 2000
+    page = joined.get("/rooms/django-girls/").content.decode()
+    assert "line one<br><br>line three<br>xxx" in page
 
 
 def test_plain_post_needs_a_joined_session(client, room):

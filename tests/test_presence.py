@@ -191,6 +191,25 @@ async def test_typing_cues_are_throttled_per_socket():
     await bob.disconnect()
 
 
+async def test_a_message_takes_its_authors_typing_cue_away():
+    await make_room()
+    ada, bob = await joined("ada", guest_key="ada"), await joined("bob")
+    await ada.send_to(json.dumps({"typing": "1"}))
+    assert "ada is typing" in await bob.receive_from()
+    await ada.send_to(frame("done typing"))
+    pushed = await next_is(bob, "done typing")
+    tag = author_tag("guest.ada")
+    # htmx deletes ada's cue where the page has one, else the #offstage placeholder,
+    # which comes back at once: every target exists on every page.
+    assert (
+        f"hx-swap-oob=\"delete:#typing > [id='typing-{tag}'],"
+        f"body:not(:has(#typing > [id='typing-{tag}'])) #offstage > *\""
+    ) in pushed
+    assert pushed.index(tag) < pushed.rindex('<div id="offstage" hidden hx-swap-oob="true">')
+    await ada.disconnect()
+    await bob.disconnect()
+
+
 def test_the_page_hides_your_own_typing_cue_and_has_the_signal(joined_client):
     client, room = joined_client
     page = client.get(room.get_absolute_url()).content.decode()

@@ -96,6 +96,24 @@ def chat(text: str) -> SafeString:
     return mark_safe("".join(out))  # noqa: S308 -- every piece of input is escaped above
 
 
+# Each name gets one of this many colours for its initials (static/css/parley.css).
+HUES = 12
+
+
+@register.filter
+def initials(name: str) -> str:
+    """Up to two letters for a name's round badge: the first of its first two words."""
+    words = bidi_safe(name).split()
+    return "".join(word[0] for word in words[:2]).upper()
+
+
+@register.filter
+def hue(name: str) -> int:
+    """A colour for a name's initials, the same for the name on every page and process."""
+    digest = hashlib.blake2s(str(name).casefold().encode(), digest_size=2).digest()
+    return int.from_bytes(digest) % HUES
+
+
 @register.filter
 def day_label(value: datetime.datetime | None) -> str:
     """'Today', 'Yesterday' or the date, in the server's zone (pages read without script)."""

@@ -91,15 +91,4 @@
     event.preventDefault();
     event.stopImmediatePropagation();
   }, true);
-  // "Rejoin the room" reloads it as whoever this browser is now; the draft goes along.
-  const box = document.getElementById("message-input");
-  const draft = `parley.draft.${location.pathname}`;
-  addEventListener("pagehide", () => {
-    if (room.dataset.connection === "ended" && box.value) sessionStorage.setItem(draft, box.value);
-  });
-  const kept = sessionStorage.getItem(draft);
-  if (kept !== null) {
-    sessionStorage.removeItem(draft);
-    box.value ||= kept;
-  }
 })();

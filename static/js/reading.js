@@ -76,7 +76,10 @@ if (scroller) {
   changed();
   setInterval(changed, 60_000);
   scroller.addEventListener("scroll", () => { if (jump && atBottom()) jump.hidden = true; }, { passive: true });
-  jump?.addEventListener("click", () => { scroller.scrollTop = 0; jump.hidden = true; });
+  const toNewest = () => { scroller.scrollTop = 0; if (jump) jump.hidden = true; };
+  jump?.addEventListener("click", toNewest);
+  // Sending your own message brings you down to where it appears.
+  addEventListener("submit", (event) => { if (event.target.matches(".composer")) toNewest(); }, true);
 
   // Back to a hidden tab: one divider before the first message that came meanwhile.
   let seenWhenHidden = 0;

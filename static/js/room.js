@@ -1,14 +1,56 @@
-// Edit and delete forms opened inside a message (htmx loads them in place).
-const room = document.querySelector("[ws-connect]");
-if (room) {
+// The message boxes' keys, the draft, and edit forms opened inside a message (htmx
+// loads them in place). Without JavaScript the boxes are plain textareas with a button.
+(() => {
+  const room = document.querySelector(".room");
+  const box = document.getElementById("message-input");
+  if (!room || !box) return;
+  const edits = (form) => form?.matches(".message-change");
+  const close = (form) => { form.remove(); box.focus(); };
+  room.addEventListener("keydown", (event) => {
+    const field = event.target;
+    if (!field.matches("textarea[name=message]")) return;
+    // Enter sends, Shift+Enter starts a new line; an input method confirming a word with
+    // Enter is left alone.
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      field.form.requestSubmit();
+    } else if (event.key === "ArrowUp" && field === box && box.value === "") {
+      // Up in an empty box edits your own last message, as in other chat apps.
+      const mine = room.querySelectorAll(
+        `#messages > .message[data-author="${room.dataset.me}"]:not(.message--deleted)`);
+      const edit = mine[mine.length - 1]?.querySelector(".message__action--edit");
+      if (edit) { event.preventDefault(); edit.click(); }
+    } else if (event.key === "Escape" && edits(field.form)) {
+      event.preventDefault();
+      close(field.form);
+    }
+  });
+  // An opened edit form: the caret after the text, ready to change its end.
+  room.addEventListener("htmx:afterSettle", (event) => {
+    const field = event.target.querySelector?.(".message-change textarea");
+    if (field) { field.focus(); field.setSelectionRange(field.value.length, field.value.length); }
+  });
   // An edit or deletion went: its form goes with the redrawn message, and focus would be
   // lost with it; typing goes on in the message box.
   room.addEventListener("htmx:wsAfterSend", (event) => {
-    if (event.target.matches(".message-change")) document.getElementById("message-input").focus();
+    if (edits(event.target)) box.focus();
   });
   // Cancel just closes the form (it is a link back to the room without JavaScript).
-  document.addEventListener("click", (event) => {
+  room.addEventListener("click", (event) => {
     const cancel = event.target.closest("[data-cancel]");
-    if (cancel && room.contains(cancel)) { event.preventDefault(); cancel.closest("form").remove(); }
+    if (cancel) { event.preventDefault(); close(cancel.closest("form")); }
   });
-}
+
+  // The draft: what is typed stays in this tab, per room, across reloads until it is sent.
+  // A page whose name ended in another tab sends nothing, so its draft stays for the rejoin.
+  const draft = `parley.draft:${location.pathname}`;
+  box.value ||= sessionStorage.getItem(draft) ?? "";
+  box.addEventListener("input", () => {
+    try {
+      if (box.value) sessionStorage.setItem(draft, box.value); else sessionStorage.removeItem(draft);
+    } catch { /* storage full or off: the box still holds it */ }
+  });
+  addEventListener("submit", (event) => {
+    if (event.target === box.form && room.dataset.connection !== "ended") sessionStorage.removeItem(draft);
+  }, true);
+})();

@@ -1,0 +1,187 @@
+"""Writing in a real Chromium: lines, keys, drafts, long texts and the typing cue."""
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .pages import bodies, enter, log, say
+from .test_browser_reading import scroll_to_top, seed
+
+pytestmark = pytest.mark.e2e
+
+
+def box(page: Page):
+    return page.get_by_role("textbox", name="Message")
+
+
+def height(locator) -> float:
+    return locator.evaluate("el => el.getBoundingClientRect().height")
+
+
+def test_shift_enter_starts_a_line_enter_sends_and_the_lines_stay(browser, server):
+    ada = enter(browser, server, "Lines", "ada")
+    bob = enter(browser, server, "Lines", "bob")
+    box(ada).press_sequentially("line one")
+    box(ada).press("Shift+Enter")
+    box(ada).press_sequentially("line two")
+    expect(box(ada)).to_have_value("line one\nline two")
+    expect(bodies(bob)).to_have_count(0)  # nothing went yet
+    box(ada).press("Enter")
+    expect(box(ada)).to_have_value("")
+    for page in (ada, bob):
+        body = bodies(page).last
+        expect(body).to_have_text("line one\nline two", use_inner_text=True)
+        expect(body.locator("br")).to_have_count(1)
+    # Pasted lines are kept as they are, not joined.
+    box(ada).focus()
+    ada.keyboard.insert_text("pasted one\npasted two\n\npasted four")
+    box(ada).press("Enter")
+    expect(bodies(bob).last).to_have_text(
+        "pasted one\npasted two\n\npasted four", use_inner_text=True
+    )
+
+
+def test_the_box_grows_with_its_lines_up_to_a_few(browser, server):
+    ada = enter(browser, server, "Grows", "ada")
+    one = height(box(ada))
+    box(ada).fill("1\n2\n3")
+    three = height(box(ada))
+    assert three > one * 2
+    box(ada).fill("\n".join(str(n) for n in range(30)))
+    many = height(box(ada))
+    assert three < many < one * 8  # a few lines, then it scrolls
+    assert box(ada).evaluate("el => el.scrollHeight > el.clientHeight")
+
+
+def test_without_javascript_the_box_is_a_textarea_with_a_send_button(browser, server):
+    ada = enter(browser, server, "Plain Lines", "ada")
+    plain = enter(browser, server, "Plain Lines", "nojs", java_script_enabled=False)
+    box(plain).press_sequentially("first")
+    box(plain).press("Enter")  # a new line, not a send
+    box(plain).press_sequentially("second")
+    expect(box(plain)).to_have_value("first\nsecond")
+    plain.get_by_role("button", name="Send", exact=True).click()
+    expect(bodies(plain)).to_have_text(["first\nsecond"], use_inner_text=True)
+    expect(bodies(ada)).to_have_text(["first\nsecond"], use_inner_text=True)
+
+
+def test_the_box_has_focus_on_load_and_keeps_a_draft_per_room(browser, server):
+    ada = enter(browser, server, "Drafts", "ada")
+    expect(box(ada)).to_be_focused()
+    box(ada).fill("half a thought\nand a second line")
+    ada.reload()
+    expect(box(ada)).to_be_focused()
+    expect(box(ada)).to_have_value("half a thought\nand a second line")
+    # Another room has its own (empty) box.
+    other = ada.context.new_page()
+    other.goto(ada.url.replace("/rooms/drafts/", "/"))
+    other.get_by_label("Room").fill("Elsewhere")
+    other.get_by_role("button", name="Enter the room").click()
+    expect(box(other)).to_have_value("")
+    # Sent, the draft is gone: a reload shows an empty box.
+    box(ada).press("Enter")
+    expect(bodies(ada)).to_have_text(["half a thought\nand a second line"], use_inner_text=True)
+    ada.reload()
+    expect(box(ada)).to_have_value("")
+
+
+def test_up_edits_your_last_message_and_escape_closes_the_edit(browser, server):
+    ada = enter(browser, server, "Up Key", "ada")
+    bob = enter(browser, server, "Up Key", "bob")
+    say(ada, "my first")
+    say(ada, "my second\nwith two lines")
+    expect(bodies(ada)).to_have_count(2)
+    say(bob, "bob's, newest")
+    expect(bodies(ada)).to_have_count(3)
+    box(ada).press("ArrowUp")
+    edit = ada.get_by_label("Edit your message")
+    expect(edit).to_be_focused()
+    expect(edit).to_have_value("my second\nwith two lines")  # ada's last, lines kept, not bob's
+    assert edit.evaluate("el => el.selectionStart") == len("my second\nwith two lines")
+    edit.press("Escape")
+    expect(edit).to_have_count(0)
+    expect(box(ada)).to_be_focused()
+    # Again, and this time saved with Enter, a line added with Shift+Enter.
+    box(ada).press("ArrowUp")
+    edit.press("Shift+Enter")
+    edit.press_sequentially("and a third")
+    edit.press("Enter")
+    expect(bodies(bob).nth(1)).to_have_text(
+        "my second\nwith two lines\nand a third", use_inner_text=True
+    )
+    expect(box(ada)).to_be_focused()
+    # Up in a box with text in it moves the caret, as in any textarea: no edit opens.
+    box(ada).fill("typing")
+    box(ada).press("ArrowUp")
+    expect(edit).to_have_count(0)
+
+
+def test_sending_while_reading_older_messages_brings_you_down(browser, server, server_env):
+    seed(server_env, "Own Send", 45)
+    ada = enter(browser, server, "Own Send", "ada", viewport={"width": 800, "height": 600})
+    scroll_to_top(ada)
+    expect(log(ada).locator(".message").last).not_to_be_in_viewport()
+    say(ada, "mine, from up there")
+    newest = log(ada).locator(".message").last
+    expect(newest).to_contain_text("mine, from up there")
+    expect(newest).to_be_in_viewport()
+    expect(ada.get_by_role("button", name="New messages ↓")).to_be_hidden()
+
+
+def test_a_long_paste_is_kept_whole_and_refused_with_the_reason(browser, server):
+    ada = enter(browser, server, "Long Paste", "ada")
+    box(ada).focus()
+    ada.keyboard.insert_text("x" * 2345)
+    expect(box(ada)).to_have_value("x" * 2345)  # not cut at 2,000
+    box(ada).press("Enter")
+    expect(ada.locator("#composer-error")).to_contain_text("at most 2000 characters")
+    expect(ada.locator("#composer-error")).to_contain_text("2345")
+    kept = ada.get_by_role("region", name="Not sent yet").get_by_role("listitem")
+    expect(kept.locator(".unsent__text")).to_have_text(["x" * 2345])
+
+
+def test_a_long_name_is_kept_whole_and_refused_with_the_reason(browser, server):
+    page = browser.new_context().new_page()
+    page.goto(server.url + "/")
+    page.get_by_label("Room").fill("Long Names")
+    page.get_by_label("Your name").focus()
+    page.keyboard.insert_text("n" * 45)
+    expect(page.get_by_label("Your name")).to_have_value("n" * 45)
+    page.get_by_role("button", name="Enter the room").click()
+    expect(page.locator(".field__error")).to_contain_text("at most 40 characters")
+    expect(page.get_by_label("Your name")).to_have_value("n" * 45)
+
+
+def test_a_typing_cue_goes_when_that_persons_message_arrives(browser, server):
+    ada = enter(browser, server, "Cue Goes", "ada")
+    bob = enter(browser, server, "Cue Goes", "bob")
+    cleo = enter(browser, server, "Cue Goes", "cleo")
+    box(bob).press_sequentially("almost")
+    box(cleo).press_sequentially("me too")
+    expect(ada.locator("#typing .typing__cue")).to_have_count(2)
+    box(bob).press("Enter")
+    expect(bodies(ada)).to_have_text(["almost"])
+    # Gone from the page at once (not just faded later), and only bob's.
+    expect(ada.locator("#typing .typing__cue")).to_have_text(["cleo is typing…"])
+
+
+def test_logging_in_from_a_room_comes_back_to_it(browser, server):
+    ada = enter(browser, server, "Come Back", "ada")
+    ada.get_by_role("link", name="Sign up").click()
+    ada.get_by_label("Username").fill("ada_member")
+    ada.get_by_label("Password", exact=True).fill("a long passphrase 1")
+    ada.get_by_label("Password confirmation").fill("a long passphrase 1")
+    ada.get_by_role("button", name="Create account").click()
+    expect(ada.get_by_role("heading", level=1)).to_have_text("Come Back")
+    expect(ada.locator(".room__me")).to_contain_text("You are ada_member")
+    ada.get_by_role("button", name="Log out").click()
+    ada.goto(server.url + "/")  # back in as a guest, then logging in from the room
+    ada.get_by_label("Room").fill("Come Back")
+    ada.get_by_label("Your name").fill("ada the guest")
+    ada.get_by_role("button", name="Enter the room").click()
+    expect(ada.locator(".room__me")).to_contain_text("You are ada the guest")
+    ada.get_by_role("link", name="Log in").click()
+    ada.get_by_label("Username").fill("ada_member")
+    ada.get_by_label("Password").fill("a long passphrase 1")
+    ada.get_by_role("button", name="Log in").click()
+    expect(ada.get_by_role("heading", level=1)).to_have_text("Come Back")
+    expect(ada.locator(".room__me")).to_contain_text("You are ada_member")
