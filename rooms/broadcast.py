@@ -146,6 +146,7 @@ def draw_message(message: Message, swap: str | None = None) -> str:
         message.body,
         message.edited,
         message.deleted,
+        message.continues,
         swap,
     )
     return _draw(shown, message, swap)

@@ -9,6 +9,7 @@ the room's next revision, so a page that knows the last revision it saw can be
 sent exactly what changed since.
 """
 
+import datetime
 import hashlib
 import re
 import unicodedata
@@ -213,7 +214,31 @@ def store_messages(messages: list["Message"]) -> None:
             last_seq, last_revision = rooms.values_list("last_seq", "last_revision").get()
             for back, message in enumerate(reversed(batch)):
                 message.seq, message.revision = last_seq - back, last_revision - back
+            group(batch, now)
         Message.objects.bulk_create(messages)
+
+
+# Messages by one person this close together read as one thought: drawn under one name.
+GROUPED_WITHIN = datetime.timedelta(minutes=5)
+
+
+def group(batch: list["Message"], now: datetime.datetime) -> None:
+    """Mark each new message of one room that continues its author's message just before it
+    (decided once, as it is stored, so every page and push draws it the same way)."""
+    before = (
+        Message.objects.filter(room_id=batch[0].room_id, seq=batch[0].seq - 1)
+        .values_list("author_key", "created", "deleted")
+        .first()
+    )
+    for message in batch:
+        if before is not None:
+            author_key, created, deleted = before
+            message.continues = bool(
+                author_key == message.author_key != ""
+                and deleted is None
+                and now - created <= GROUPED_WITHIN
+            )
+        before = (message.author_key, now, None)
 
 
 class Message(models.Model):
@@ -232,6 +257,8 @@ class Message(models.Model):
         error_messages={"blank": "Write something before sending."},
     )
     created = models.DateTimeField(auto_now_add=True)
+    # Said by the same person within minutes of the message before it (see group()).
+    continues = models.BooleanField(default=False, editable=False)
     # The room's revision of this message's latest change (see Room.revise).
     revision = models.PositiveBigIntegerField(editable=False)
     edited = models.DateTimeField(null=True, blank=True, editable=False)

@@ -204,7 +204,9 @@ def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
     )
     lines = [
         (ada, "Hi! Is this the WebSocket workshop?"),
+        (ada, "I brought questions."),
         (bob, "It is. Messages show up for everyone at once."),
+        (bob, "A few lines in one message:\nShift+Enter starts a new line,\nEnter sends."),
         (ada, "And <b>HTML</b> stays plain text. Nice."),
         (bob, "Reload the page: the history is still here."),
     ]

@@ -1,4 +1,5 @@
-"""Writing in a real Chromium: lines, keys, drafts, long texts and the typing cue."""
+"""Writing and reading in a real Chromium: lines, keys, drafts, long texts, the typing cue,
+grouped messages and their controls."""
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -185,3 +186,50 @@ def test_logging_in_from_a_room_comes_back_to_it(browser, server):
     ada.get_by_role("button", name="Log in").click()
     expect(ada.get_by_role("heading", level=1)).to_have_text("Come Back")
     expect(ada.locator(".room__me")).to_contain_text("You are ada_member")
+
+
+def test_a_persons_messages_in_a_row_read_under_one_name(browser, server):
+    ada = enter(browser, server, "Grouped", "ada")
+    bob = enter(browser, server, "Grouped", "bob")
+    say(ada, "one")
+    say(ada, "two")
+    say(bob, "three")
+    expect(bodies(bob)).to_have_count(3)
+    bob.reload()  # live, and drawn by the server: the same
+    for page in (ada, bob):
+        rows = log(page).locator(".message")
+        expect(rows.nth(0).locator(".avatar")).to_have_text("A")
+        expect(rows.nth(0).locator(".message__author")).to_have_css("position", "static")
+        # The second shows no initials, and its name and time are there for screen readers only.
+        expect(rows.nth(1).locator(".avatar")).to_be_hidden()
+        expect(rows.nth(1).locator(".message__author")).to_have_css("position", "absolute")
+        assert height(rows.nth(1)) < height(rows.nth(0)) * 0.7
+        expect(rows.nth(2).locator(".avatar")).to_have_text("B")
+
+
+def test_edit_and_delete_show_on_hover_and_keyboard_focus_and_always_on_touch(browser, server):
+    ada = enter(browser, server, "Hover Controls", "ada")
+    say(ada, "mine")
+    mine = log(ada).locator(".message").first
+    actions = mine.locator(".message__actions")
+    ada.mouse.move(1, 1)
+    expect(actions).to_have_css("opacity", "0")
+    mine.hover()
+    expect(actions).to_have_css("opacity", "1")
+    ada.mouse.move(1, 1)
+    expect(actions).to_have_css("opacity", "0")
+    mine.get_by_role("button", name="Edit this message").focus()
+    expect(actions).to_have_css("opacity", "1")
+    phone = enter(
+        browser,
+        server,
+        "Hover Controls",
+        "ada on a phone",
+        has_touch=True,
+        is_mobile=True,
+        viewport={"width": 390, "height": 844},
+    )
+    say(phone, "from the phone")
+    theirs = log(phone).locator(".message").last
+    expect(theirs.locator(".message__actions")).to_have_css("opacity", "1")
+    expect(theirs.get_by_role("button", name="Edit this message")).to_be_visible()

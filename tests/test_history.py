@@ -16,7 +16,7 @@ from rooms import history
 from rooms.models import Message, Room
 from rooms.templatetags.chat import chat, day_label, mention_tag
 
-from .helpers import frame, make_room, open_socket, receive_message
+from .helpers import frame, joined_socket, make_room, open_socket, receive_message
 from .xss import PAYLOADS
 
 
@@ -352,3 +352,57 @@ def test_a_message_is_drawn_formatted_in_page_and_push(joined, room):
     assert expected in page
     # The reader's own mention tag gets the highlight rule, in the nonce'd style.
     assert f'.mention[data-mention="{mention_tag("ada")}"]' in page
+
+
+# Grouping: one person's messages within minutes of each other, under one name and time.
+
+
+def grouped(html: str) -> list[bool]:
+    """For each message on a page, whether it is drawn as continuing the one before."""
+    return ["message--continued" in tag for tag in re.findall(r'<article class="[^"]*"', html)]
+
+
+@pytest.mark.django_db
+def test_a_persons_messages_within_minutes_are_grouped_under_one_name(joined, room):
+    ada, bob = "guest.ada", "guest.bob"
+    room.post("ada", "one", author_key=ada)
+    room.post("ada", "two", author_key=ada)  # continues
+    room.post("bob", "three", author_key=bob)  # another person
+    room.post("bob", "four", author_key=bob)  # continues
+    Message.objects.filter(body="four").update(
+        created=timezone.now() - datetime.timedelta(minutes=6)
+    )
+    room.post("bob", "five", author_key=bob)  # six minutes after: a new group
+    last = room.post("bob", "six", author_key=bob)
+    Message.objects.filter(pk=last.pk).update(deleted=timezone.now(), body="")
+    room.post("bob", "seven", author_key=bob)  # after a deleted one: a new group
+    room.post("cleo", "eight")  # a message from before keys is nobody's
+    room.post("cleo", "nine")
+    expected = [False, True, False, True, False, True, False, False, False]
+    assert list(room.messages.order_by("seq").values_list("continues", flat=True)) == expected
+    page = joined.get("/rooms/django-girls/").content.decode()
+    assert grouped(page) == expected
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_live_message_joins_the_group_above_it():
+    await make_room()
+    ada = await joined_socket()
+    await ada.send_to(frame("first"))
+    assert "message--continued" not in await receive_message(ada)
+    await ada.send_to(frame("second"))
+    assert 'class="message message--continued"' in await receive_message(ada)
+    await ada.disconnect()
+
+
+def test_initials_and_a_colour_per_name():
+    from rooms.templatetags.chat import HUES, hue, initials
+
+    assert [initials(n) for n in ["Ada Lovelace", "bob", "grace b hopper", "ñandú"]] == [
+        "AL",
+        "B",
+        "GB",
+        "Ñ",
+    ]
+    assert hue("Ada") == hue("ada") and all(0 <= hue(f"p{n}") < HUES for n in range(50))
+    assert len({hue(f"p{n}") for n in range(50)}) > HUES // 2
