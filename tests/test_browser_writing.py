@@ -4,7 +4,7 @@ grouped messages and their controls."""
 import pytest
 from playwright.sync_api import Page, expect
 
-from .pages import bodies, enter, log, say
+from .pages import bodies, enter, log, say, serious_violations
 from .test_browser_reading import scroll_to_top, seed
 
 pytestmark = pytest.mark.e2e
@@ -233,3 +233,36 @@ def test_edit_and_delete_show_on_hover_and_keyboard_focus_and_always_on_touch(br
     theirs = log(phone).locator(".message").last
     expect(theirs.locator(".message__actions")).to_have_css("opacity", "1")
     expect(theirs.get_by_role("button", name="Edit this message")).to_be_visible()
+
+
+FORMATTED = (
+    "**bold** and _italic_ and `code`, for @bob\n"
+    "> a quoted line\n\n"
+    "```\n" + "a long line of code that does not wrap " * 6 + "\n```"
+)
+
+
+def test_formatting_shows_for_everyone_and_code_scrolls_sideways(browser, server):
+    ada = enter(browser, server, "Formats", "ada")
+    bob = enter(browser, server, "Formats", "bob", viewport={"width": 390, "height": 844})
+    say(ada, FORMATTED)
+    body = bodies(bob).last
+    expect(body.locator("strong")).to_have_text("bold")
+    expect(body.locator("em")).to_have_text("italic")
+    expect(body.locator("p code")).to_have_text("code")
+    expect(body.locator("blockquote")).to_have_text("a quoted line")
+    expect(body.locator(".mention")).to_have_text("@bob")
+    code = body.locator("pre")
+    expect(code).to_contain_text("a long line of code")
+    assert code.evaluate("el => el.scrollWidth > el.clientWidth")  # scrolls inside the message
+    assert bob.evaluate("document.documentElement.scrollWidth") <= 390  # the page does not
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_formats_grouping_and_initials_pass_accessibility_checks(browser, server, scheme):
+    ada = enter(browser, server, f"Checked {scheme}", "ada", color_scheme=scheme, bypass_csp=True)
+    say(ada, FORMATTED)
+    say(ada, "grouped under the one before\nwith a second line")
+    expect(bodies(ada)).to_have_count(2)
+    log(ada).locator(".message").first.hover()
+    assert serious_violations(ada) == []

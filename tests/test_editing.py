@@ -676,7 +676,7 @@ async def test_under_load_every_socket_ends_with_the_records_state(two_servers):
             push = await asyncio.wait_for(socket.recv(), 20)
             for match in article.finditer(push):
                 shown[index][match.group(1)] = re.search(
-                    r'<p class="message__body" dir="auto">(.*?)</p>', match.group(0)
+                    r'<div class="message__body" dir="auto"><p>(.*?)</p></div>', match.group(0)
                 ).group(1)
             cursors[index] += [int(n) for n in CURSOR.findall(push)]
 

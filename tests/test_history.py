@@ -26,7 +26,7 @@ def fill(room: Room, count: int) -> None:
 
 
 def bodies(html: str) -> list[str]:
-    return re.findall(r'<p class="message__body" dir="auto">([^<]*)</p>', html)
+    return re.findall(r'<div class="message__body" dir="auto"><p>([^<]*)</p></div>', html)
 
 
 # -- history pages -------------------------------------------------------------------
@@ -209,10 +209,10 @@ def test_times_carry_a_machine_readable_datetime(joined, room):
 def test_links_become_clickable_and_keep_their_sentence():
     html = chat("see https://example.com/a?b=1&c=2, then (http://x.org/wiki/A_(b)).")
     assert html == (
-        'see <a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
+        '<p>see <a href="https://example.com/a?b=1&amp;c=2" target="_blank" '
         'rel="noopener nofollow ugc">https://example.com/a?b=1&amp;c=2</a>, then ('
         '<a href="http://x.org/wiki/A_(b)" target="_blank" rel="noopener nofollow ugc">'
-        "http://x.org/wiki/A_(b)</a>)."
+        "http://x.org/wiki/A_(b)</a>).</p>"
     )
 
 
@@ -231,7 +231,7 @@ def test_nothing_but_http_becomes_a_link(text):
     html = chat(text)
     if "http://x.org" in text:
         # The address in a pasted tag is linked, the tag around it stays text.
-        assert html.startswith("&lt;a href=&#x27;")
+        assert html.startswith("<p>&lt;a href=&#x27;")
         assert html.count("<a ") == 1
         assert 'href="http://x.org"' in html
     else:
@@ -241,15 +241,48 @@ def test_nothing_but_http_becomes_a_link(text):
 def test_mentions_are_marked_with_a_tag_for_the_name():
     html = chat("thanks @Ada. and @bob-the-builder, not mail@ada.org or @@x")
     assert html == (
-        f'thanks <span class="mention" data-mention="{mention_tag("ada")}">@Ada</span>. and '
+        f'<p>thanks <span class="mention" data-mention="{mention_tag("ada")}">@Ada</span>. and '
         f'<span class="mention" data-mention="{mention_tag("bob-the-builder")}">'
-        "@bob-the-builder</span>, not mail@ada.org or @@x"
+        "@bob-the-builder</span>, not mail@ada.org or @@x</p>"
     )
     assert re.fullmatch(r"n[0-9a-f]{12}", mention_tag("Zoë <3"))
 
 
 def test_line_breaks_are_kept():
-    assert chat("one\ntwo\n\nthree") == "one<br>two<br><br>three"
+    assert chat("one\ntwo\n\nthree") == "<p>one<br>\ntwo</p>\n<p>three</p>"
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "**bold** and _italic_ and *also*",
+            "<p><strong>bold</strong> and <em>italic</em> and <em>also</em></p>",
+        ),
+        ("run `rm -rf <dir>` with @ada", "<p>run <code>rm -rf &lt;dir&gt;</code> with <span"),
+        (
+            "```\nfor x in y:\n    print('<b>')\n```",
+            '<pre tabindex="0"><code>for x in y:\n    print(&#x27;&lt;b&gt;&#x27;)\n</code></pre>',
+        ),
+        ("```python\nx = 1\n```", '<pre tabindex="0"><code>python\nx = 1\n</code></pre>'),
+        ("> quoted\n\nreply", "<blockquote>\n<p>quoted</p>\n</blockquote>\n<p>reply</p>"),
+        ("snake_case_name and 2 * 3 * 4", "<p>snake_case_name and 2 * 3 * 4</p>"),
+        ("\\*not italic\\*", "<p>*not italic*</p>"),
+        # Not in the set: these stay text as typed.
+        (
+            "# not a heading\n- not a list\n1. nor this",
+            "<p># not a heading<br>\n- not a list<br>\n1. nor this</p>",
+        ),
+        ("[hidden](http://x.org) ![img](http://x.org/i.png)", "<p>[hidden](<a href="),
+        ("<b>no html</b> &amp;", "<p>&lt;b&gt;no html&lt;/b&gt; &amp;amp;</p>"),
+    ],
+)
+def test_a_small_set_of_formats(text, html):
+    assert chat(text).startswith(html)
+
+
+def test_a_mention_or_a_link_in_code_stays_code():
+    assert chat("`@ada https://x.org`") == "<p><code>@ada https://x.org</code></p>"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -261,9 +294,11 @@ async def test_the_xss_corpus_stays_text_live_and_in_history(client, payload):
     """Formatted, pushed live, and drawn in the room's page, by someone whose name is
     markup too."""
     html = chat(payload)
-    assert "<" not in html.replace("<br>", "")
+    assert html.startswith("<p>") and html.endswith("</p>")
+    inner = html[3:-4]
+    assert "<" not in inner and ">" not in inner
     assert (
-        html.replace("&lt;", "<")
+        inner.replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&quot;", '"')
         .replace("&#x27;", "'")
@@ -271,7 +306,7 @@ async def test_the_xss_corpus_stays_text_live_and_in_history(client, payload):
         == payload
     )
     if "{{ 7|add:7 }}" in payload:  # shown as typed, never rendered as a template
-        assert html == "{{ 7|add:7 }} {% now &#x27;Y&#x27; %}" and "14" not in html
+        assert inner == "{{ 7|add:7 }} {% now &#x27;Y&#x27; %}" and "14" not in html
     room = await make_room("Payload Room")
     socket = await open_socket(room.slug, "<b>eve</b>")
     assert (await socket.connect())[0]
@@ -282,9 +317,9 @@ async def test_the_xss_corpus_stays_text_live_and_in_history(client, payload):
     await database_sync_to_async(client.post)("/", {"room_name": room.name, "username": "bob"})
     page = (await database_sync_to_async(client.get)(room.get_absolute_url())).content.decode()
     for drawn in (push, page):
-        body = drawn.split('<p class="message__body" dir="auto">', 1)[1].split("</p>", 1)[0]
+        body = drawn.split('<div class="message__body" dir="auto">', 1)[1].split("</div>", 1)[0]
         assert body == html
-        assert "<" not in body and ">" not in body and '"' not in body
+        assert '"' not in body
         assert payload not in drawn or "<" not in payload
         assert "&lt;b&gt;eve&lt;/b&gt;" in drawn and "<b>eve</b>" not in drawn
 
@@ -323,7 +358,9 @@ def test_formatting_adds_only_its_own_tags_and_escapes_the_rest(text):
     parser.feed(html)
     parser.close()
     for tag, attrs in parser.tags:
-        assert tag in {"a", "span", "br"}
+        assert tag in {"p", "br", "strong", "em", "code", "pre", "blockquote", "a", "span"}
+        if tag not in {"a", "span"}:
+            assert attrs == ({"tabindex": "0"} if tag == "pre" else {})
         if tag == "a":
             assert set(attrs) == {"href", "target", "rel"}
             assert attrs["rel"] == "noopener nofollow ugc"
@@ -331,10 +368,11 @@ def test_formatting_adds_only_its_own_tags_and_escapes_the_rest(text):
         if tag == "span":
             assert set(attrs) == {"class", "data-mention"}
             assert re.fullmatch(r"n[0-9a-f]{12}", attrs["data-mention"])
-    # What people read is exactly what was typed (line breaks aside).
-    assert parser.text == text.replace("\n", "")
+    # Formatting takes away only its own marks: every letter and digit typed is read, in order.
+    assert [c for c in parser.text if c.isalnum()] == [c for c in text if c.isalnum()]
     # Every special character that was typed comes out as an entity.
-    stripped = re.sub(r"<(a|span)\b[^>]*>|</(a|span)>|<br>", "", html)
+    ours = r"</?(p|br|strong|em|code|pre|blockquote)>|<(a|span|pre)\b[^>]*>|</(a|span)>"
+    stripped = re.sub(ours, "", html)
     assert not re.search(r"[<>\"']", stripped)
     # No bare ampersand anywhere, links included: an entity typed stays text.
     assert not re.search(r"&(?!(amp|lt|gt|quot|#x27);)", html)
@@ -345,9 +383,9 @@ def test_a_message_is_drawn_formatted_in_page_and_push(joined, room):
     room.post("bob", "hi @ada\nhttps://example.com <b>")
     page = joined.get(room.get_absolute_url()).content.decode()
     expected = (
-        f'hi <span class="mention" data-mention="{mention_tag("ada")}">@ada</span><br>'
+        f'<p>hi <span class="mention" data-mention="{mention_tag("ada")}">@ada</span><br>\n'
         '<a href="https://example.com" target="_blank" rel="noopener nofollow ugc">'
-        "https://example.com</a> &lt;b&gt;"
+        "https://example.com</a> &lt;b&gt;</p>"
     )
     assert expected in page
     # The reader's own mention tag gets the highlight rule, in the nonce'd style.

@@ -131,7 +131,9 @@ def test_bidi_controls_are_left_out_wherever_user_text_is_drawn(sample):
 def test_user_text_is_isolated_in_its_own_direction(sample):
     message = render_to_string("rooms/_message.html", {"message": sample["message"]})
     assert '<span class="message__author" dir="auto">ada &lt;3</span>' in message
-    assert '<p class="message__body" dir="auto">hello &amp; &lt;welcome&gt;</p>' in message
+    assert (
+        '<div class="message__body" dir="auto"><p>hello &amp; &lt;welcome&gt;</p></div>' in message
+    )
     about = broadcast.render_push("about", **sample)
     assert '<p class="room__description" dir="auto">for &lt;everyone&gt;</p>' in about
     assert '<span class="room__topic-text" dir="auto">tea &amp; &lt;cake&gt;</span>' in about

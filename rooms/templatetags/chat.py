@@ -1,7 +1,11 @@
-"""Safe formatting for message text: links, @mentions and line breaks, nothing else.
+"""Safe formatting for message text: a small Markdown set, links and @mentions.
 
-Everything a person typed is escaped piece by piece; the only markup in the result is
-what this module writes itself, so no input can open a tag or an attribute.
+`**bold**`, `_italic_`, `` `code` ``, fenced code blocks, `> quotes` and line breaks, by
+markdown-it-py with HTML off and every other rule off (no headings, lists, images or
+[text](links) that hide where they go); bare web addresses become links and @names are
+marked, by this module. Everything a person typed is escaped piece by piece; the only
+markup in the result is what these renderers write, so no input can open a tag or an
+attribute.
 """
 
 import datetime
@@ -12,6 +16,7 @@ from django import template
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from markdown_it import MarkdownIt
 
 register = template.Library()
 
@@ -20,7 +25,7 @@ register = template.Library()
 URL = r"https?://[^\s<>\"'`]+"
 # A mention: @ at the start or after a non-word character, then a name without spaces.
 MENTION = r"(?<![\w@])@(?P<name>\w[\w.\-]*)"
-TOKENS = re.compile(f"(?P<url>{URL})|(?P<mention>{MENTION})|(?P<newline>\n)")
+TOKENS = re.compile(f"(?P<url>{URL})|(?P<mention>{MENTION})")
 TRAILING = ".,;:!?)]}*"
 # Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a
 # message they reorder what follows ("to \u202eRUE 0001\u202c" reads "to 1000 EUR"), so
@@ -70,10 +75,9 @@ def folds(text: str) -> bool:
     return False
 
 
-@register.filter(is_safe=True)
-def chat(text: str) -> SafeString:
-    """Message text as HTML: escaped, with clickable links, marked mentions, line breaks."""
-    text = bidi_safe(text)
+def _text(renderer, tokens, index, options, env) -> str:
+    """A run of plain text: escaped, with its web addresses linked and its @names marked."""
+    text = tokens[index].content
     out: list[str] = []
     start = 0
     for match in TOKENS.finditer(text):
@@ -81,7 +85,7 @@ def chat(text: str) -> SafeString:
         start = match.end()
         if match["url"]:
             out.extend(_link(match["url"]))
-        elif match["mention"]:
+        else:
             name = match["name"]
             # Names end before trailing dots and dashes ("thanks @ada.").
             stripped = name.rstrip(".-")
@@ -90,10 +94,42 @@ def chat(text: str) -> SafeString:
                 f'<span class="mention" data-mention="{mention_tag(stripped)}">'
                 f"@{escape(stripped)}</span>{escape(rest)}"
             )
-        else:
-            out.append("<br>")
     out.append(escape(text[start:]))
-    return mark_safe("".join(out))  # noqa: S308 -- every piece of input is escaped above
+    return "".join(out)
+
+
+def _fence(renderer, tokens, index, options, env) -> str:
+    """A fenced code block, as typed: a language after the fence shows as its first line
+    (nothing typed goes missing, and no attribute carries it)."""
+    token = tokens[index]
+    info = token.info.strip()
+    code = escape(info + "\n" if info else "") + escape(token.content)
+    # Focusable: a block wider than the message scrolls, by keyboard too.
+    return f'<pre tabindex="0"><code>{code}</code></pre>'
+
+
+def _code(renderer, tokens, index, options, env) -> str:
+    return f"<code>{escape(tokens[index].content)}</code>"
+
+
+def _markdown() -> MarkdownIt:
+    md = MarkdownIt("zero", {"html": False, "breaks": True, "xhtmlOut": False})
+    md.enable(["emphasis", "backticks", "fence", "blockquote", "escape", "newline"])
+    md.add_render_rule("text", _text)
+    md.add_render_rule("fence", _fence)
+    md.add_render_rule("code_inline", _code)
+    return md
+
+
+MARKDOWN = _markdown()
+
+
+@register.filter(is_safe=True)
+def chat(text: str) -> SafeString:
+    """Message text as HTML: paragraphs and line breaks, the few formats above, links and
+    mentions; everything else escaped."""
+    html = MARKDOWN.render(bidi_safe(text)).strip()
+    return mark_safe(html)  # noqa: S308 -- markdown-it escapes all text; HTML input is off
 
 
 # Each name gets one of this many colours for its initials (static/css/parley.css).
