@@ -56,11 +56,15 @@ def test_a_new_topic_is_seen_live_by_the_others(browser, server):
     ada.get_by_role("button", name="Set topic").click()
     expect(bob.locator("#room-about")).to_contain_text("Topic: Friday <deploys>")
     expect(ada.locator("#room-about")).to_contain_text("Topic: Friday <deploys>")
-    # Refused: explained to ada alone, and nothing changes.
-    ada.evaluate("document.getElementById('description-input').removeAttribute('maxlength')")
+    # Saved, the form closes.
+    expect(ada.locator(".about-edit")).not_to_have_attribute("open", "")
+    expect(ada.get_by_role("textbox", name="Topic", exact=True)).to_be_hidden()
+    # Refused: explained to ada alone, the form stays open, and nothing changes.
+    ada.get_by_text("Change the topic or description").click()
     ada.get_by_role("textbox", name="Description", exact=True).fill("x" * 201)
     ada.get_by_role("button", name="Set description").click()
     expect(ada.locator("#about-error")).to_contain_text("at most 200 characters")
+    expect(ada.get_by_role("textbox", name="Description", exact=True)).to_be_visible()
     bob.reload()
     expect(bob.locator("#room-about")).to_have_text(re.compile(r"^\s*Topic: Friday <deploys>\s*$"))
 

@@ -5,7 +5,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .pages import bodies, enter, log, say, serious_violations
-from .test_browser_reading import scroll_to_top, seed
+from .test_browser_reading import HIDE, SHOW, scroll_to_top, seed
 
 pytestmark = pytest.mark.e2e
 
@@ -266,3 +266,60 @@ def test_formats_grouping_and_initials_pass_accessibility_checks(browser, server
     expect(bodies(ada)).to_have_count(2)
     log(ada).locator(".message").first.hover()
     assert serious_violations(ada) == []
+
+
+def test_a_hidden_tab_counts_unread_messages_in_its_title_and_icon(browser, server):
+    ada = enter(browser, server, "Unread Title", "ada")
+    bob = enter(browser, server, "Unread Title", "bob")
+    icon = ada.locator("link[rel=icon]")
+    plain = icon.evaluate("el => el.href")
+    assert ada.request.get(plain).headers["content-type"] == "image/svg+xml"
+    expect(ada).to_have_title("Unread Title · Parley")
+    ada.evaluate(HIDE)
+    say(bob, "one")
+    say(bob, "two")
+    expect(ada).to_have_title("(2) Unread Title · Parley")
+    unread = icon.evaluate("el => el.href")
+    assert unread != plain and ada.request.get(unread).ok
+    ada.evaluate(SHOW)
+    expect(ada).to_have_title("Unread Title · Parley")
+    assert icon.evaluate("el => el.href") == plain
+
+
+# Stands in for the browser's notifications: records what the page would show.
+NOTIFICATIONS = """
+window.Notification = class {
+    static permission = "granted";
+    static requestPermission() { return Promise.resolve("granted"); }
+    constructor(title, options) { (window.shown ||= []).push([title, options.body]); }
+};
+"""
+
+
+def test_a_mention_raises_a_notification_once_it_is_turned_on(browser, server):
+    ada = enter(browser, server, "Notify Room", "ada")
+    bob = enter(browser, server, "Notify Room", "bob")
+    ada.context.add_init_script(NOTIFICATIONS)
+    ada.reload()
+    expect(ada.locator(".room")).to_have_attribute("data-connection", "open")
+    toggle = ada.get_by_label("Notify me when I'm mentioned")
+    ada.evaluate(HIDE)
+    say(bob, "@ada before it is on")
+    expect(log(ada)).to_contain_text("before it is on")
+    ada.evaluate(SHOW)
+    toggle.check()
+    ada.evaluate(HIDE)
+    say(bob, "not for anyone")
+    say(bob, "hey @ada, look")
+    expect(log(ada)).to_contain_text("hey @ada, look")
+    ada.evaluate(SHOW)
+    say(bob, "@ada while you look")  # the tab is shown: no notification
+    expect(log(ada)).to_contain_text("while you look")
+    assert ada.evaluate("window.shown") == [["bob in Notify Room", "hey @ada, look"]]
+    ada.reload()  # the choice is kept
+    expect(ada.get_by_label("Notify me when I'm mentioned")).to_be_checked()
+
+
+def test_without_javascript_there_is_no_notification_toggle(browser, server):
+    plain = enter(browser, server, "Notify Plain", "nojs", java_script_enabled=False)
+    expect(plain.get_by_label("Notify me when I'm mentioned")).to_be_hidden()

@@ -61,6 +61,44 @@ if (scroller) {
       if (!kept.has(separator)) separator.remove();
     }
   };
+  // While the tab is hidden, its title counts the messages that came from others ("(3) Room ·
+  // Parley") and its icon has a dot; back to the tab, one divider before the first of them.
+  const room = list.closest(".room");
+  const title = document.title;
+  const icon = document.querySelector("link[rel=icon]");
+  const plainIcon = icon?.href;
+  let seenWhenHidden = 0;
+  function markUnread() {
+    const count = document.visibilityState !== "hidden" ? 0 : [...messages()].filter(
+      (m) => Number(m.dataset.seq) > seenWhenHidden && m.dataset.author !== room.dataset.me).length;
+    document.title = count ? `(${count}) ${title}` : title;
+    if (icon) icon.href = count ? icon.dataset.unread : plainIcon;
+  }
+
+  // A message that mentions you can raise a browser notification, once you turn it on here.
+  const notify = document.getElementById("notify-mentions");
+  if (notify && "Notification" in window) {
+    notify.closest("[hidden]")?.removeAttribute("hidden");
+    notify.checked = localStorage.getItem("parley.notify") === "on"
+      && Notification.permission === "granted";
+    notify.addEventListener("change", async () => {
+      if (notify.checked && (await Notification.requestPermission()) !== "granted") {
+        notify.checked = false;
+      }
+      localStorage.setItem("parley.notify", notify.checked ? "on" : "off");
+    });
+  }
+  function notifyOfMention(message) {
+    if (!notify?.checked || document.visibilityState !== "hidden") return;
+    if (message.dataset.author === room.dataset.me) return;
+    if (!message.querySelector(`.mention[data-mention="${room.dataset.mentionMe}"]`)) return;
+    const author = message.querySelector(".message__author").textContent;
+    const where = document.getElementById("room-title").textContent;
+    const text = message.querySelector(".message__body").textContent.slice(0, 200);
+    const heard = new Notification(`${author} in ${where}`, { body: text, tag: message.id });
+    heard.onclick = () => { focus(); message.scrollIntoView({ block: "center" }); heard.close(); };
+  }
+
   const observer = new MutationObserver(() => changed());
   const quietly = (change) => {
     observer.disconnect();
@@ -71,7 +109,10 @@ if (scroller) {
     draw();
     // Someone reading older messages is told about new ones instead of being moved.
     if (jump && newest() > shown && !atBottom()) jump.hidden = false;
+    const arrived = [...messages()].filter((m) => Number(m.dataset.seq) > shown);
     shown = newest();
+    markUnread();
+    for (const message of arrived) notifyOfMention(message);
   });
   changed();
   setInterval(changed, 60_000);
@@ -81,10 +122,10 @@ if (scroller) {
   // Sending your own message brings you down to where it appears.
   addEventListener("submit", (event) => { if (event.target.matches(".composer")) toNewest(); }, true);
 
-  // Back to a hidden tab: one divider before the first message that came meanwhile.
-  let seenWhenHidden = 0;
   document.addEventListener("visibilitychange", () => {
-    if (document.visibilityState === "hidden") { seenWhenHidden = newest(); return; }
+    if (document.visibilityState === "hidden") seenWhenHidden = newest();
+    markUnread();
+    if (document.visibilityState === "hidden") return;
     const first = [...messages()].find((m) => Number(m.dataset.seq) > seenWhenHidden);
     if (!first) return;
     const day = first.previousElementSibling;

@@ -35,6 +35,14 @@
   room.addEventListener("htmx:wsAfterSend", (event) => {
     if (edits(event.target)) box.focus();
   });
+  // A new topic or description that was taken closes its form (the server answers the
+  // sender with an empty reason); a refusal keeps it open with why.
+  document.addEventListener("htmx:oobAfterSwap", (event) => {
+    if (event.detail.target.id !== "about-error") return;
+    if (!document.getElementById("about-error").textContent.trim()) {
+      room.querySelector(".about-edit").open = false;
+    }
+  });
   // Cancel just closes the form (it is a link back to the room without JavaScript).
   room.addEventListener("click", (event) => {
     const cancel = event.target.closest("[data-cancel]");
