@@ -1,10 +1,13 @@
 """Writing and reading in a real Chromium: lines, keys, drafts, long texts, the typing cue,
 grouped messages and their controls."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
 from .pages import bodies, enter, log, say, serious_violations
+from .servers import run_python
 from .test_browser_reading import HIDE, SHOW, scroll_to_top, seed
 
 pytestmark = pytest.mark.e2e
@@ -323,3 +326,26 @@ def test_a_mention_raises_a_notification_once_it_is_turned_on(browser, server):
 def test_without_javascript_there_is_no_notification_toggle(browser, server):
     plain = enter(browser, server, "Notify Plain", "nojs", java_script_enabled=False)
     expect(plain.get_by_label("Notify me when I'm mentioned")).to_be_hidden()
+
+
+def test_times_read_the_same_in_the_lobby_and_the_room(browser, server, server_env):
+    ada = enter(browser, server, "Same Time", "ada", timezone_id="Asia/Tokyo", locale="en-GB")
+    say(ada, "said a while ago")
+    expect(bodies(ada)).to_have_count(1)
+    code = (
+        "import datetime; from django.utils import timezone; from rooms.models import Message; "
+        "Message.objects.filter(body='said a while ago')"
+        ".update(created=timezone.now() - datetime.timedelta(minutes=90))"
+    )
+    run_python(server_env, "manage.py", "shell", "-c", code, check=True)
+    ada.reload()
+    in_room = log(ada).locator(".message__time").first
+    expect(in_room).to_have_text(re.compile(r"^(\d+ \w+, )?\d\d:\d\d$"))  # Tokyo's, no zone
+    label = in_room.inner_text()
+    ada.goto(server.url + "/")
+    expect(ada.locator("#room-card-same-time time")).to_have_text(label)
+    plain = browser.new_context(java_script_enabled=False).new_page()
+    plain.goto(server.url + "/")
+    expect(plain.locator("#room-card-same-time time")).to_have_text(
+        re.compile(r"^\d+ \w+, \d\d:\d\d UTC$")
+    )

@@ -199,8 +199,8 @@ def test_day_label_reads_well_without_script():
 def test_times_carry_a_machine_readable_datetime(joined, room):
     posted_at(room, "hi", datetime.datetime(2026, 1, 10, 23, 30, tzinfo=datetime.UTC))
     page = joined.get(room.get_absolute_url()).content.decode()
-    assert '<time class="message__time" datetime="2026-01-10T23:30:00+00:00"' in page
-    assert ">23:30</time>" in page
+    assert '<time class="time message__time" datetime="2026-01-10T23:30:00+00:00"' in page
+    assert ">23:30 UTC</time>" in page  # without script, the zone is named
 
 
 # -- safe formatting -----------------------------------------------------------------

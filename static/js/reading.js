@@ -1,10 +1,8 @@
-// Reading the room: times and days in the reader's zone, where unread messages start,
-// and a way back down that never yanks someone reading older messages.
+// Reading the room: days in the reader's zone (times: static/js/times.js), where unread
+// messages start, and a way back down that never yanks someone reading older messages.
 const list = document.getElementById("messages");
 const scroller = list?.closest(".room__scroller");
 if (scroller) {
-  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
   const date = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
   const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
   const midnight = (when) => new Date(when.getFullYear(), when.getMonth(), when.getDate());
@@ -14,11 +12,6 @@ if (scroller) {
     const ago = Math.round((midnight(new Date()) - day) / 864e5);
     const text = Math.abs(ago) < 2 ? relative.format(-ago, "day") : date.format(day);
     return text[0].toUpperCase() + text.slice(1);
-  };
-  const timeLabel = (when, now) => {
-    const minutes = Math.floor((now - when) / 6e4);
-    if (minutes < 1) return "just now";
-    return minutes < 60 ? relative.format(-minutes, "minute") : clock.format(when);
   };
   const fromTemplate = (id) => document.getElementById(id).content.firstElementChild.cloneNode(true);
   const messages = () => list.querySelectorAll(":scope > .message");
@@ -30,21 +23,12 @@ if (scroller) {
   let shown = newest();
 
   // Only what differs is touched: the list is a live region, and a screen reader
-  // should hear new messages and new days, not every clock tick.
+  // should hear new messages and new days, not every day's label again.
   const draw = () => {
-    const now = Date.now();
     const kept = new Set();
     let previous = 0;
     for (const message of messages()) {
-      const time = message.querySelector("time.message__time");
-      const when = new Date(time.dateTime);
-      const text = timeLabel(when, now);
-      if (time.textContent !== text) {
-        time.setAttribute("aria-live", "off");
-        time.textContent = text;
-        time.title = full.format(when);
-      }
-      const day = midnight(when);
+      const day = midnight(new Date(message.querySelector("time.message__time").dateTime));
       if (+day === previous) continue;
       previous = +day;
       let separator = message.previousElementSibling;

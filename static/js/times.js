@@ -1,0 +1,32 @@
+// Times in the reader's own zone, drawn the same way on every page: "just now", "5 minutes
+// ago", then "14:05" today and "10 Jan, 14:05" before; the full date on hover. Without
+// JavaScript each shows the server's time with its zone named (templates/rooms/_time.html).
+(() => {
+  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+  const date = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
+  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  const label = (when, now) => {
+    const minutes = Math.floor((now - when) / 6e4);
+    if (minutes < 1) return "just now";
+    if (minutes < 60) return relative.format(-minutes, "minute");
+    const today = when.toDateString() === new Date(now).toDateString();
+    return today ? clock.format(when) : `${date.format(when)}, ${clock.format(when)}`;
+  };
+  // Only what differs is touched: a screen reader in a live list should hear new messages,
+  // not every clock tick.
+  const draw = () => {
+    const now = Date.now();
+    for (const time of document.querySelectorAll("time.time")) {
+      const when = new Date(time.dateTime);
+      const text = label(when, now);
+      if (time.textContent === text) continue;
+      time.setAttribute("aria-live", "off");
+      time.textContent = text;
+      time.title = full.format(when);
+    }
+  };
+  draw();
+  new MutationObserver(draw).observe(document.body, { childList: true, subtree: true });
+  setInterval(draw, 60_000);
+})();
