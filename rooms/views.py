@@ -12,11 +12,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, members
+from . import editing, history, identity, limits, lobby, members, mentions
 from .broadcast import DrawnPage, draw_page, newest_page
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .live import presence
-from .models import Message, Room
+from .models import AUTHOR_MAX_LENGTH, Message, Room
 from .posting import new_key, post_message
 from .templatetags.chat import mention_tag
 
@@ -168,6 +168,17 @@ def history_page(request: HttpRequest, room: Room) -> DrawnPage:
     if (after := history.cursor(request.GET.get("after"))) is not None:
         return draw_page(history.after(room, after))
     return newest_page(room)
+
+
+@require_GET
+def mention_options(request: HttpRequest, slug: str) -> HttpResponse:
+    """The names the message box offers after "@" and the start of a name (?q=)."""
+    room = get_object_or_404(Room, slug=slug)
+    me = person(request)
+    if me is None:
+        return HttpResponse(status=403)
+    people = mentions.candidates(room, me, request.GET.get("q", "")[:AUTHOR_MAX_LENGTH])
+    return render(request, "rooms/_mention_options.html", {"people": people})
 
 
 def about_values(room: Room) -> dict[str, str]:

@@ -92,7 +92,7 @@ def watch_policy(context: BrowserContext, blocked: list[str]) -> None:
 def say(page: Page, text: str) -> None:
     """Type into the message box and send: Enter on a live page (static/js/room.js), the Send
     button on a page without scripts (where Enter starts a new line) or an archive page."""
-    box = page.get_by_role("textbox", name="Message")
+    box = page.get_by_role("combobox", name="Message")
     box.fill(text)
     # static/js/connection.js marks a live room's connection; the server marks an archive.
     if page.locator(".room").get_attribute("data-connection") in (None, "archive"):

@@ -55,7 +55,7 @@ def test_rooms_are_isolated(browser, server):
 
 def test_enter_sends_clears_the_box_and_keeps_focus(browser, server):
     ada = enter(browser, server, "Enter", "ada")
-    box = ada.get_by_role("textbox", name="Message")
+    box = ada.get_by_role("combobox", name="Message")
     say(ada, "sent with enter")
     expect(log(ada)).to_contain_text("sent with enter")
     expect(box).to_have_value("")
@@ -139,7 +139,7 @@ def test_a_refused_message_is_explained_and_kept(browser, server):
     # Kept under the box with the reason ("Not sent yet"), the box ready for the next one.
     kept = ada.get_by_role("region", name="Not sent yet").get_by_role("listitem")
     expect(kept.locator(".unsent__text")).to_have_text(["x" * 2001])
-    expect(ada.get_by_role("textbox", name="Message")).to_have_value("")
+    expect(ada.get_by_role("combobox", name="Message")).to_have_value("")
     say(ada, "short and fine")
     expect(log(ada)).to_contain_text("short and fine")
     expect(ada.locator("#composer-error")).to_be_empty()
@@ -214,7 +214,7 @@ def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
         say(page, text)
         expect(log(ada)).to_contain_text(text)
     expect(log(ada).locator(".message")).to_have_count(len(lines))
-    ada.get_by_role("textbox", name="Message").blur()
+    ada.get_by_role("combobox", name="Message").blur()
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     target.mkdir(parents=True, exist_ok=True)
     path = target / f"screenshot-{scheme}.png"

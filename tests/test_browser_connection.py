@@ -27,7 +27,7 @@ def own_server(server_env):
 
 
 def box(page: Page):
-    return page.get_by_role("textbox", name="Message")
+    return page.get_by_role("combobox", name="Message")
 
 
 def join_in(page: Page, server: Server, room: str, name: str) -> None:

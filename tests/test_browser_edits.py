@@ -68,7 +68,7 @@ def test_an_edit_shows_live_for_everyone_in_place(browser, server):
         expect(bodies(page)).to_have_text(["see you at 6", "bring snacks"])
         expect(message(page, "see you at 6").locator(".message__edited")).to_have_text("edited")
     expect(ada.locator(".message-change")).to_have_count(0)  # the form closed
-    expect(ada.get_by_role("textbox", name="Message")).to_be_focused()
+    expect(ada.get_by_role("combobox", name="Message")).to_be_focused()
     # No htmx errors.
     assert errors == []
     bob.reload()

@@ -34,7 +34,7 @@ def test_people_see_each_other_come_and_go(browser, server):
 def test_typing_shows_to_the_others_not_the_typist_and_fades(browser, server):
     ada = enter(browser, server, "Typing", "ada")
     bob = enter(browser, server, "Typing", "bob")
-    bob.get_by_role("textbox", name="Message").press_sequentially("hello th")
+    bob.get_by_role("combobox", name="Message").press_sequentially("hello th")
     cue = ada.get_by_text("bob is typing…")
     expect(cue).to_be_visible()
     # bob got the same cue, and his page hides it.
@@ -43,7 +43,7 @@ def test_typing_shows_to_the_others_not_the_typist_and_fades(browser, server):
     # Nobody types any more: the cue goes away by itself.
     expect(cue).to_be_hidden(timeout=15_000)
     # Typing again shows one cue again, not two.
-    bob.get_by_role("textbox", name="Message").press_sequentially("ere")
+    bob.get_by_role("combobox", name="Message").press_sequentially("ere")
     expect(cue).to_be_visible()
     expect(ada.locator("#typing .typing__cue")).to_have_count(1)
 

@@ -21,7 +21,7 @@ def unsent(page: Page):
 
 
 def box(page: Page):
-    return page.get_by_role("textbox", name="Message")
+    return page.get_by_role("combobox", name="Message")
 
 
 def test_a_send_with_the_server_down_stays_on_the_page_and_goes_once_it_is_back(

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.e2e
 
 
 def box(page: Page):
-    return page.get_by_role("textbox", name="Message")
+    return page.get_by_role("combobox", name="Message")
 
 
 def height(locator) -> float:
@@ -349,3 +349,35 @@ def test_times_read_the_same_in_the_lobby_and_the_room(browser, server, server_e
     expect(plain.locator("#room-card-same-time time")).to_have_text(
         re.compile(r"^\d+ \w+, \d\d:\d\d UTC$")
     )
+
+
+def test_at_offers_people_to_mention_picked_with_the_keyboard(browser, server):
+    ada = enter(browser, server, "Mention Picks", "ada")
+    bob = enter(browser, server, "Mention Picks", "bobby")
+    say(bob, "hello")
+    cleo = enter(browser, server, "Mention Picks", "bea")
+    box(ada).press_sequentially("hi @b")
+    listbox = ada.get_by_role("listbox", name="People to mention")
+    expect(listbox.get_by_role("option")).to_have_text(["bea here now", "bobby here now"])
+    expect(box(ada)).to_have_attribute("aria-expanded", "true")
+    first = listbox.get_by_role("option", name="bea")
+    expect(first).to_have_attribute("aria-selected", "true")
+    expect(box(ada)).to_have_attribute("aria-activedescendant", first.get_attribute("id"))
+    box(ada).press("ArrowDown")
+    expect(listbox.get_by_role("option", name="bobby")).to_have_attribute("aria-selected", "true")
+    box(ada).press("Enter")  # picks; does not send
+    expect(box(ada)).to_have_value("hi @bobby ")
+    expect(listbox).to_be_hidden()
+    expect(box(ada)).to_have_attribute("aria-expanded", "false")
+    box(ada).press_sequentially("and @be")
+    expect(listbox.get_by_role("option")).to_have_text(["bea here now"])
+    box(ada).press("Escape")
+    expect(listbox).to_be_hidden()
+    box(ada).press("Enter")  # the list closed: Enter sends
+    expect(bodies(cleo).last).to_have_text("hi @bobby and @be")
+    expect(bodies(cleo).last.locator(".mention")).to_have_text(["@bobby", "@be"])
+    # A click picks too.
+    box(ada).press_sequentially("@bo")
+    listbox.get_by_role("option", name="bobby").click()
+    expect(box(ada)).to_have_value("@bobby ")
+    expect(box(ada)).to_be_focused()

@@ -2,10 +2,11 @@
 // loads them in place). Without JavaScript the boxes are plain textareas with a button.
 (() => {
   const room = document.querySelector(".room");
-  const box = document.getElementById("message-input");
-  if (!room || !box) return;
+  // Looked up each time: a refused message comes back in a new box (pushed by the server).
+  const box = () => document.getElementById("message-input");
+  if (!room || !box()) return;
   const edits = (form) => form?.matches(".message-change");
-  const close = (form) => { form.remove(); box.focus(); };
+  const close = (form) => { form.remove(); box().focus(); };
   room.addEventListener("keydown", (event) => {
     const field = event.target;
     if (!field.matches("textarea[name=message]")) return;
@@ -14,7 +15,7 @@
     if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
       event.preventDefault();
       field.form.requestSubmit();
-    } else if (event.key === "ArrowUp" && field === box && box.value === "") {
+    } else if (event.key === "ArrowUp" && field === box() && field.value === "") {
       // Up in an empty box edits your own last message, as in other chat apps.
       const mine = room.querySelectorAll(
         `#messages > .message[data-author="${room.dataset.me}"]:not(.message--deleted)`);
@@ -33,7 +34,7 @@
   // An edit or deletion went: its form goes with the redrawn message, and focus would be
   // lost with it; typing goes on in the message box.
   room.addEventListener("htmx:wsAfterSend", (event) => {
-    if (edits(event.target)) box.focus();
+    if (edits(event.target)) box().focus();
   });
   // A new topic or description that was taken closes its form (the server answers the
   // sender with an empty reason); a refusal keeps it open with why.
@@ -52,13 +53,17 @@
   // The draft: what is typed stays in this tab, per room, across reloads until it is sent.
   // A page whose name ended in another tab sends nothing, so its draft stays for the rejoin.
   const draft = `parley.draft:${location.pathname}`;
-  box.value ||= sessionStorage.getItem(draft) ?? "";
-  box.addEventListener("input", () => {
+  box().value ||= sessionStorage.getItem(draft) ?? "";
+  room.addEventListener("input", (event) => {
+    if (event.target !== box()) return;
     try {
-      if (box.value) sessionStorage.setItem(draft, box.value); else sessionStorage.removeItem(draft);
+      if (box().value) sessionStorage.setItem(draft, box().value);
+      else sessionStorage.removeItem(draft);
     } catch { /* storage full or off: the box still holds it */ }
   });
   addEventListener("submit", (event) => {
-    if (event.target === box.form && room.dataset.connection !== "ended") sessionStorage.removeItem(draft);
+    if (event.target === box().form && room.dataset.connection !== "ended") {
+      sessionStorage.removeItem(draft);
+    }
   }, true);
 })();
