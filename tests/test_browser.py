@@ -207,7 +207,7 @@ def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
         (ada, "I brought questions."),
         (bob, "It is. Messages show up for everyone at once."),
         (bob, "A few lines in one message:\nShift+Enter starts a new line,\nEnter sends."),
-        (ada, "And <b>HTML</b> stays plain text. Nice."),
+        (ada, "And <b>HTML</b> stays plain text, while **bold**, _italic_ and `code` work."),
         (bob, "Reload the page: the history is still here."),
     ]
     for page, text in lines:

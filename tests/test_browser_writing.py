@@ -381,3 +381,43 @@ def test_at_offers_people_to_mention_picked_with_the_keyboard(browser, server):
     listbox.get_by_role("option", name="bobby").click()
     expect(box(ada)).to_have_value("@bobby ")
     expect(box(ada)).to_be_focused()
+
+
+def test_a_join_form_error_keeps_the_lobby_below_it(browser, server):
+    bob = enter(browser, server, "Lobby Stays", "bob")
+    say(bob, "anyone?")
+    page = browser.new_context().new_page()
+    page.goto(server.url + "/")
+    page.get_by_label("Your name").fill("ada")
+    page.get_by_role("button", name="Enter the room").click()  # no room named
+    expect(page.locator(".field__error")).to_contain_text("Name the room you want to join.")
+    expect(page.get_by_role("link", name="Lobby Stays")).to_be_visible()
+
+
+def test_twice_as_many_messages_fit_on_a_laptop_and_the_header_keeps_to_a_fifth_of_a_phone(
+    browser, server, server_env
+):
+    # Three people in runs of one to three messages, as chat goes (benchmarks/screen.py).
+    code = """
+from rooms.models import Room
+room = Room.objects.for_name("Fits")
+for n, who in enumerate("aabcbbaccabcbbaccabab", 1):
+    room.post(who, f"message {n}: a short line", author_key=f"guest.{who}")
+"""
+    run_python(server_env, "manage.py", "shell", "-c", code, check=True)
+    visible = """() => {
+        const log = document.querySelector('.room__scroller').getBoundingClientRect();
+        return [...document.querySelectorAll('#messages > .message')].filter((m) => {
+            const r = m.getBoundingClientRect();
+            return r.top >= log.top - 1 && r.bottom <= log.bottom + 1;
+        }).length;
+    }"""
+    laptop = enter(browser, server, "Fits", "ada", viewport={"width": 1280, "height": 800})
+    assert laptop.evaluate(visible) >= 12  # 6 before grouping and the denser rows
+    assert laptop.locator(".room").evaluate("el => el.getBoundingClientRect().width") > 1100
+    phone = enter(browser, server, "Fits", "bea", viewport={"width": 390, "height": 844})
+    headers = phone.evaluate(
+        "document.querySelector('.site-header').getBoundingClientRect().height"
+        " + document.querySelector('.room__header').getBoundingClientRect().height"
+    )
+    assert headers <= 844 / 5

@@ -185,7 +185,7 @@ def test_plain_post_keeps_lines_as_typed(joined, room):
     body = Message.objects.get().body
     assert body.startswith(lines) and len(body) == 2000
     page = joined.get("/rooms/django-girls/").content.decode()
-    assert "line one<br><br>line three<br>xxx" in page
+    assert "<p>line one</p>\n<p>line three<br>\nxxx" in page
 
 
 def test_plain_post_needs_a_joined_session(client, room):

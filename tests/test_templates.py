@@ -13,6 +13,7 @@ from rooms.forms import AboutForm, JoinForm, MessageForm
 from rooms.identity import Identity
 from rooms.live.presence import Here, Person
 from rooms.lobby import Card
+from rooms.mentions import Candidate
 from rooms.models import Message, Room
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -54,6 +55,7 @@ def sample(db):
         "about_form": AboutForm(initial={"topic": room.topic}),
         "title": "Edit a message",
         "form_template": "rooms/_message_edit.html",
+        "people": [Candidate("bob", here=True), Candidate("bea", here=False)],
     }
 
 
