@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from .identity import Identity
 from .live import presence
 from .models import Room
+from .templatetags.chat import MENTION_NAME
 
 OFFERED = 8  # names in the list at most
 RECENT = 200  # messages looked through for recent authors
-MENTIONABLE = re.compile(r"\w[\w.\-]*")
+MENTIONABLE = re.compile(MENTION_NAME)
 
 
 @dataclass(frozen=True)

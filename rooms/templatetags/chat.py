@@ -23,8 +23,10 @@ register = template.Library()
 # A web address: http(s) and whatever follows up to a space or a character that
 # never belongs in one unquoted. Trailing punctuation is given back to the sentence.
 URL = r"https?://[^\s<>\"'`]+"
-# A mention: @ at the start or after a non-word character, then a name without spaces.
-MENTION = r"(?<![\w@])@(?P<name>\w[\w.\-]*)"
+# A name a mention can spell: no spaces (rooms/mentions.py offers only these).
+MENTION_NAME = r"\w[\w.\-]*"
+# A mention: @ at the start or after a non-word character, then such a name.
+MENTION = rf"(?<![\w@])@(?P<name>{MENTION_NAME})"
 TOKENS = re.compile(f"(?P<url>{URL})|(?P<mention>{MENTION})")
 TRAILING = ".,;:!?)]}*"
 # Bidirectional embeddings, overrides and isolates (U+202A-U+202E, U+2066-U+2069): in a

@@ -15,9 +15,9 @@
   };
   // Only what differs is touched: a screen reader in a live list should hear new messages,
   // not every clock tick.
-  const draw = () => {
+  const draw = (times) => {
     const now = Date.now();
-    for (const time of document.querySelectorAll("time.time")) {
+    for (const time of times) {
       const when = new Date(time.dateTime);
       const text = label(when, now);
       if (time.textContent === text) continue;
@@ -26,7 +26,16 @@
       time.title = full.format(when);
     }
   };
-  draw();
-  new MutationObserver(draw).observe(document.body, { childList: true, subtree: true });
-  setInterval(draw, 60_000);
+  const all = () => draw(document.querySelectorAll("time.time"));
+  all();
+  // Only the times that arrive (a pushed message, a lobby card) are drawn when they do.
+  new MutationObserver((changes) => {
+    for (const change of changes) {
+      for (const node of change.addedNodes) {
+        if (node.nodeType !== Node.ELEMENT_NODE) continue;
+        draw(node.matches("time.time") ? [node] : node.querySelectorAll("time.time"));
+      }
+    }
+  }).observe(document.body, { childList: true, subtree: true });
+  setInterval(all, 60_000);
 })();
