@@ -168,6 +168,7 @@ RATE_LIMITS_PER_ADDRESS = env_rates(
         "message": (60, 10),  # messages and edits
         "about": (20, 60),  # topic and description changes
         "typing": (10, 2),
+        "reaction": (60, 10),
         "join": (20, 60),
         "signup": (5, 3600),
     },

@@ -147,9 +147,16 @@ def draw_message(message: Message, swap: str | None = None) -> str:
         message.edited,
         message.deleted,
         message.continues,
+        # The quote of what it replies to, and its reactions with who gave them.
+        quoted(message.reply_to) if message.reply_to_id else None,
+        tuple((r.text, r.author, r.author_key) for r in message.reaction_list),
         swap,
     )
     return _draw(shown, message, swap)
+
+
+def quoted(message: Message) -> tuple:
+    return (message.pk, message.author, message.body, message.deleted)
 
 
 @lru_cache(maxsize=4096)
@@ -159,7 +166,9 @@ def _draw(shown: tuple, message: Message, swap: str | None) -> str:
 
 
 def is_changed(message: Message) -> bool:
-    return bool(message.edited or message.deleted)
+    """Whether a message is a change to one posted before, not a new one: one just revised,
+    or one read back edited, deleted or reacted to (a new message has none of those)."""
+    return bool(message.revised or message.edited or message.deleted or message.reaction_list)
 
 
 def render_messages(

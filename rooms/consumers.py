@@ -23,13 +23,14 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, events, history, identity, limits, typists
+from . import about, editing, events, history, identity, limits, reacting, typists
 from .broadcast import group_name, render_push, sent_ack
 from .live import outbox, runtime
 from .live.backlog import SERVER_SEND
 from .live.caps import CLOSE_TOO_MANY
 from .live.feed import CLOSE_IDENTITY_ENDED, Asked, RoomFeed
-from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, Room, record_number
+from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, NOT_REPLYABLE, Room, record_number
+from .posting import Post
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,16 @@ def frame_key(frame: dict[str, Any]) -> str | None:
     if isinstance(value, str) and MESSAGE_KEY.fullmatch(value):
         return value
     raise FrameError(BAD_MESSAGE_KEY)
+
+
+def frame_reply_to(frame: dict[str, Any]) -> int | None:
+    """The message a new one replies to (its id, as the composer's field sends it)."""
+    value = frame.get("reply_to")
+    if value is None or value == "":
+        return None
+    if (pk := record_number(value)) is None:
+        raise FrameError(NOT_REPLYABLE)
+    return pk
 
 
 def frame_cursor(frame: dict[str, Any]) -> int:
@@ -293,6 +304,12 @@ class RoomConsumer(Consumer):
         pk = frame_message_id(frame, "remove")
         await self.change(editing.delete_message, self.room, self.me, pk, self.scope.get("user"))
 
+    async def on_react(self, frame: dict[str, Any]) -> None:
+        pk, text = frame_message_id(frame, "react"), frame.get("reaction")
+        if not isinstance(text, str):
+            raise FrameError(reacting.EMPTY)
+        await self.change(reacting.react, self.room, self.me, pk, text)
+
     async def change(self, domain_function, *args) -> None:
         """Edit or delete through the domain; a refusal is told to this socket alone."""
         try:
@@ -312,7 +329,7 @@ class RoomConsumer(Consumer):
     async def on_message(self, frame: dict[str, Any]) -> None:
         text = frame_text(frame)
         try:
-            key = frame_key(frame)
+            key, reply_to = frame_key(frame), frame_reply_to(frame)
         except FrameError as error:
             # The refused text goes back into the box: nothing typed is lost.
             await self.send(render_push("error", error=str(error), text=text))
@@ -324,7 +341,8 @@ class RoomConsumer(Consumer):
         # Queued now, in this socket's order, batched with other sockets' posts
         # (rooms/live/outbox.py), and answered in that order by `answer`: the socket reads
         # its next frame meanwhile, so a fast sender is not held to one commit a message.
-        self.unanswered.append((outbox.submit(self.room, self.me, text, key), text, key))
+        post = Post(self.room, self.me, text, key, reply_to)
+        self.unanswered.append((outbox.submit(post), text, key))
         if self.answering is None or self.answering.done():
             self.answering = asyncio.get_running_loop().create_task(self.answer())
 
@@ -368,4 +386,5 @@ FRAME_KINDS = {
     **dict.fromkeys(about.FIELDS, RoomConsumer.on_about),
     "edit": RoomConsumer.on_edit,
     "remove": RoomConsumer.on_remove,
+    "react": RoomConsumer.on_react,
 }

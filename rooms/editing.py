@@ -90,4 +90,7 @@ def _revise(room: Room, pk: int, change, event: type[events.MessageChanged]):
         raise Refused(NOT_HERE, status=404) from None
     if changed:
         events.emit(event(message))
+        # Replies that quote it show its new text, or "Message deleted".
+        for reply in message.replies_redrawn:
+            events.emit(events.Edited(reply))
     return message, changed

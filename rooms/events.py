@@ -63,6 +63,10 @@ class Deleted(MessageChanged):
     pass
 
 
+class Reacted(MessageChanged):
+    pass
+
+
 @dataclass(frozen=True)
 class AboutChanged:
     """A room's topic or description changed."""

@@ -9,10 +9,12 @@ from .models import (
     DESCRIPTION_MAX_LENGTH,
     MESSAGE_KEY,
     MESSAGE_MAX_LENGTH,
+    NOT_REPLYABLE,
     ROOM_NAME_MAX_LENGTH,
     TOPIC_MAX_LENGTH,
     MemberName,
     message_text,
+    record_number,
     room_slug,
     validate_printable,
 )
@@ -84,6 +86,8 @@ class MessageForm(forms.Form):
     # Made when the form was drawn (a fresh one per page): a second post with the same
     # key (a double click, a resend) is the same message. Older clients send none.
     key = forms.CharField(required=False, widget=forms.HiddenInput)
+    # The message this one replies to (rooms/_composer_reply.html); checked by posting.
+    reply_to = forms.CharField(required=False, widget=forms.HiddenInput)
 
     def clean(self):
         cleaned = super().clean()
@@ -94,6 +98,10 @@ class MessageForm(forms.Form):
             self.add_error("message", BAD_MESSAGE_KEY)
         else:
             cleaned["key"] = key
+        reply_to = cleaned.get("reply_to") or None
+        cleaned["reply_to"] = reply_to and record_number(reply_to)
+        if reply_to is not None and cleaned["reply_to"] is None:
+            self.add_error("message", NOT_REPLYABLE)
         return cleaned
 
 

@@ -29,7 +29,7 @@ def latest(room: Room, size: int = HISTORY_LENGTH) -> Page:
 
 def before(room: Room, seq: int | None, size: int = HISTORY_LENGTH) -> Page:
     """The `size` messages just before seq (the newest ones without it)."""
-    query = room.messages.order_by("-seq")
+    query = room.messages.drawn().order_by("-seq")
     if seq is not None:
         query = query.filter(seq__lt=seq)
     # One more than shown tells whether an older page exists, without a COUNT.
@@ -43,13 +43,23 @@ def before(room: Room, seq: int | None, size: int = HISTORY_LENGTH) -> Page:
 
 def after(room: Room, seq: int, size: int = HISTORY_LENGTH) -> Page:
     """The `size` messages just after seq: paging forward without JavaScript."""
-    rows = list(room.messages.filter(seq__gt=seq).order_by("seq")[: size + 1])
+    rows = list(room.messages.drawn().filter(seq__gt=seq).order_by("seq")[: size + 1])
     shown = rows[:size]
     if not shown:
         return latest(room, size)
     older = shown[0].seq if room.messages.filter(seq__lt=shown[0].seq).exists() else None
     newer = shown[-1].seq if len(rows) > size else None
     return Page(shown, older=older, newer=newer)
+
+
+def around(room: Room, seq: int, size: int = HISTORY_LENGTH) -> Page:
+    """A page with message `seq` in it and what was said just before and after: where a
+    link to one message opens the room."""
+    if seq >= room.last_seq:
+        return latest(room, size)
+    earlier = before(room, seq + 1, size // 2)
+    later = after(room, seq, size - len(earlier.messages))
+    return Page(earlier.messages + later.messages, older=earlier.older, newer=later.newer)
 
 
 def cursor(value: str | None) -> int | None:

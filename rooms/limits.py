@@ -22,6 +22,7 @@ LIMITS = {
     "message": (8, 2, "Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
     "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
     "typing": (1, 2, "At most one typing cue every 2 seconds."),
+    "reaction": (10, 10, "Slow down: at most 10 reactions every 10 seconds."),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
@@ -35,6 +36,7 @@ ADDRESS_REFUSALS = {
         "Try again in a minute."
     ),
     "typing": "Too many typing cues from your address.",
+    "reaction": "Slow down: too many reactions from your address. Try again in a moment.",
     "join": "Too many joins from your address. Wait a minute and try again.",
     "signup": "Too many sign-ups from your address. Try again later.",
 }

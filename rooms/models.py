@@ -14,6 +14,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -36,6 +37,7 @@ HISTORY_LENGTH = 50
 # A repeat of a key in the same room is the same message, never a second one.
 MESSAGE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MESSAGE_KEY_MAX_LENGTH = 64
+NOT_REPLYABLE = "The message you are replying to is not in this room."
 BAD_MESSAGE_KEY = "This message's key is not valid; reload the page and send it again."
 
 
@@ -128,7 +130,8 @@ class Room(models.Model):
         A message changed twice shows up once, at its newest revision: its older
         revision numbers are simply gone, and the newest state is all a page needs.
         """
-        return list(self.messages.filter(revision__gt=revision).order_by("revision")[:limit])
+        query = self.messages.drawn().filter(revision__gt=revision).order_by("revision")
+        return list(query[:limit])
 
     def post(
         self, author: str, text: str, *, guest: bool = True, author_key: str = ""
@@ -153,10 +156,12 @@ class Room(models.Model):
         guest: bool = True,
         author_key: str = "",
         key: str | None = None,
+        reply_to: "Message | None" = None,
     ) -> "Message":
         """A message for this room, validated but not stored (see store_messages).
 
-        `author_key` is who wrote it (rooms/identity.py), `key` the message's own key.
+        `author_key` is who wrote it (rooms/identity.py), `key` the message's own key,
+        `reply_to` the message of this room it answers (see Room.replied_to).
         """
         message = Message(
             room=self,
@@ -165,6 +170,7 @@ class Room(models.Model):
             author_key=author_key,
             body=message_text(text),
             key=key,
+            reply_to=reply_to,
         )
         message.clean_fields(exclude={"room", "seq", "revision"})
         return message
@@ -176,19 +182,34 @@ class Room(models.Model):
         changed anything; only then does the message take the room's next revision,
         so revisions have no holes a reader would wait for. Returns the message and
         whether it changed; raises Message.DoesNotExist for a message not in this room.
+        The replies redrawn with it (see below) are its `replies_redrawn`.
         """
         with transaction.atomic():
             # Locks the room row, as store_messages' UPDATE does: revisions follow commit order.
             locked = Room.objects.select_for_update().only("last_revision").get(pk=self.pk)
-            message = self.messages.get(pk=pk)
+            message = self.messages.select_related("reply_to__room").get(pk=pk)
+            before = (message.body, message.deleted)
             if not change(message):
                 return message, False
             message.revision = self.last_revision = locked.last_revision + 1
+            message.revised = True
+            message.save(update_fields=["body", "edited", "deleted", "revision"])
+            # Replies quote the start of this one's text: a new text or a deletion
+            # redraws them too, each at a revision of its own, so catch-up brings them.
+            quoted = before != (message.body, message.deleted)
+            message.replies_redrawn = list(
+                self.messages.drawn().filter(reply_to=message) if quoted else ()
+            )
+            for reply in message.replies_redrawn:
+                reply.revision = self.last_revision = self.last_revision + 1
+                reply.reply_to, reply.revised = message, True
+                reply.save(update_fields=["revision"])
             self.last_activity = timezone.now()
             Room.objects.filter(pk=self.pk).update(
-                last_revision=message.revision, last_activity=self.last_activity
+                last_revision=self.last_revision, last_activity=self.last_activity
             )
-            message.save(update_fields=["body", "edited", "deleted", "revision"])
+            # Reactions are drawn with the message: read them as they are now.
+            models.prefetch_related_objects([message], DRAWN_REACTIONS)
         return message, True
 
 
@@ -241,6 +262,13 @@ def group(batch: list["Message"], now: datetime.datetime) -> None:
         before = (message.author_key, now, None)
 
 
+class MessageQuerySet(models.QuerySet["Message"]):
+    def drawn(self) -> "MessageQuerySet":
+        """Messages with what their partial shows besides their own fields, read in two
+        queries for a whole page: the message each replies to, and their reactions."""
+        return self.select_related("reply_to__room").prefetch_related(DRAWN_REACTIONS)
+
+
 class Message(models.Model):
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveBigIntegerField(editable=False)
@@ -276,9 +304,27 @@ class Message(models.Model):
         validators=[validate_message_key],
     )
 
+    # The message this one answers, quoted above its text. Messages are deleted as
+    # tombstones, so the quote says "Message deleted" rather than vanishing.
+    reply_to = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        editable=False,
+    )
+
+    objects = MessageQuerySet.as_manager()
+
     # Not a field: True on the copy handed back for a repeated key (stored and announced
     # before), so the caller answers without announcing it again.
     repeated = False
+    # Not fields: True on a message changed by Room.revise (so a push of it replaces the
+    # page's copy, even when the change shows nowhere in its fields, as a reaction taken
+    # back), and the replies a change of its text redrew.
+    revised = False
+    replies_redrawn: "list[Message] | tuple" = ()
 
     class Meta:
         ordering = ["room", "seq"]
@@ -295,6 +341,9 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author}: {'(deleted)' if self.deleted else self.body[:40]}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("rooms:message", kwargs={"slug": self.room.slug, "pk": self.pk})
 
     def rewrite(self, text: str) -> bool:
         """New text, checked by the same rules as posting; False when nothing changed.
@@ -318,6 +367,25 @@ class Message(models.Model):
         self.body = ""
         self.deleted = timezone.now()
         return True
+
+    def get_react_url(self) -> str:
+        return reverse("rooms:react", kwargs={"slug": self.room.slug, "pk": self.pk})
+
+    @property
+    def reaction_list(self) -> "list[Reaction]":
+        """The reactions drawn with it, oldest first, as MessageQuerySet.drawn read them;
+        a message read without them (a new one, say) has none."""
+        return self.__dict__.get("fetched_reactions", [])
+
+    @property
+    def reactions(self) -> "list[Reacted]":
+        """Its reactions as drawn: each text once, in the order first given, with who gave it."""
+        by_text: dict[str, Reacted] = {}
+        for reaction in self.reaction_list:
+            shown = by_text.setdefault(reaction.text, Reacted(reaction.text))
+            shown.names.append(reaction.author)
+            shown.tags.append(author_tag(reaction.author_key))
+        return list(by_text.values())
 
     def get_edit_url(self) -> str:
         return reverse("rooms:edit_message", kwargs={"slug": self.room.slug, "pk": self.pk})
@@ -380,3 +448,52 @@ class MemberName(models.Model):
 
     def __str__(self) -> str:
         return self.folded
+
+
+REACTION_MAX_LENGTH = 16
+NO_REACTION = "Pick an emoji or write a reaction."
+
+
+class Reaction(models.Model):
+    """One person's reaction to a message: an emoji or a few words. Given again, it is
+    taken back (rooms/reacting.py)."""
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reaction_set")
+    text = models.CharField(
+        max_length=REACTION_MAX_LENGTH,
+        validators=[validate_printable, validate_visible],
+        error_messages={"blank": NO_REACTION},
+    )
+    # Who gave it, as on messages: the name shown, and the identity key that decides.
+    author = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    author_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["message", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["message", "author_key", "text"], name="reaction_once_per_person"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.author} {self.text}"
+
+
+DRAWN_REACTIONS = models.Prefetch(
+    "reaction_set", queryset=Reaction.objects.order_by("pk"), to_attr="fetched_reactions"
+)
+
+
+@dataclass
+class Reacted:
+    """One reaction under a message: its text, and who gave it (names and CSS tags)."""
+
+    text: str
+    names: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.names)

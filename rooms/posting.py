@@ -6,18 +6,27 @@ Each message is counted, validated and stored, and announced once stored
 
 import copy
 import secrets
+from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
 from . import events, limits
 from .identity import Identity
-from .models import Message, Room, store_messages
+from .models import NOT_REPLYABLE, Message, Room, store_messages
 
 KEY_TAKEN = "This message's key was already used for another message; please send it again."
 
-# One post: where, who, what, and the key the page made when it was written (or None).
-Post = tuple[Room, Identity, str, str | None]
+
+class Post(NamedTuple):
+    """One post: where, who, what, the key the page made when it was written (or None),
+    and the id of the message of the room it replies to (or None)."""
+
+    room: Room
+    me: Identity
+    text: str
+    key: str | None = None
+    reply_to: int | None = None
 
 
 def new_key() -> str:
@@ -25,20 +34,22 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def post_message(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
+def post_message(
+    room: Room, me: Identity, text: str, key: str | None = None, reply_to: int | None = None
+) -> Message:
     """Count the message against its author's rate limit, then validate and store it.
 
     Raises ValidationError on `body`; a rate-limit refusal has the code limits.RATE_LIMITED.
     A key already stored in the room answers with that message (marked `repeated`,
     announced the first time and not again).
     """
-    result = post_messages([(room, me, text, key)])[0]
+    result = post_messages([Post(room, me, text, key, reply_to)])[0]
     if isinstance(result, ValidationError):
         raise result
     return result
 
 
-def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
+def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationError]:
     """Several people's messages at once: each is counted and validated on its own,
     and all that pass are stored in one transaction (one commit for the lot).
 
@@ -46,11 +57,13 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     with the first message and neither counted nor stored again. Each message stored
     is announced on commit, in the room's order.
     """
-    stored = stored_with_keys({(room.pk, key) for room, _, _, key in posts if key})
+    posts = [Post(*post) for post in posts]
+    stored = stored_with_keys({(room.pk, key) for room, _, _, key, _ in posts if key})
+    quoted = replied_to(posts)
     results: list[Message | ValidationError | None] = []
     first: dict[tuple[int, str], Message] = {}
     fresh: list[Message] = []
-    for room, me, text, key in posts:
+    for room, me, text, key, reply_to in posts:
         try:
             if key and (room.pk, key) in stored:
                 results.append(repeat_of(stored[room.pk, key], me, text))
@@ -58,8 +71,15 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
                 results.append(None)  # the batch's first post with this key answers it, below
             else:
                 limits.enforce("message", "body", person=me.key, address=me.address)
+                if reply_to is not None and (room.pk, reply_to) not in quoted:
+                    raise ValidationError({"body": ValidationError(NOT_REPLYABLE, code="reply")})
                 message = room.new_message(
-                    me.name, text, guest=me.guest, author_key=me.key, key=key
+                    me.name,
+                    text,
+                    guest=me.guest,
+                    author_key=me.key,
+                    key=key,
+                    reply_to=quoted.get((room.pk, reply_to)),
                 )
                 if key:
                     first[room.pk, key] = message
@@ -71,7 +91,7 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
     for message in fresh:
         if (message.room_id, message.key) not in raced:  # else another process stored it
             events.emit(events.Posted(message))
-    for n, ((room, me, text, key), result) in enumerate(zip(posts, results, strict=True)):
+    for n, ((room, me, text, key, _), result) in enumerate(zip(posts, results, strict=True)):
         ident = (room.pk, key)
         if ident in raced and (result is None or result is first.get(ident)):
             results[n] = repeat_of(raced[ident], me, text)
@@ -99,6 +119,16 @@ def store_new(messages: list[Message]) -> dict[tuple[int, str], Message]:
                 raise
             raced |= found
             messages = [m for m in messages if (m.room_id, m.key) not in found]
+
+
+def replied_to(posts: list[Post]) -> dict[tuple[int, int], Message]:
+    """The messages the batch's replies answer, by (room, id), read in one query: a
+    reply is drawn with the start of its original (never read later, on the event loop)."""
+    wanted = {(post.room.pk, post.reply_to) for post in posts if post.reply_to is not None}
+    if not wanted:
+        return {}
+    found = Message.objects.select_related("room").filter(pk__in={pk for _, pk in wanted})
+    return {(m.room_id, m.pk): m for m in found if (m.room_id, m.pk) in wanted}
 
 
 def stored_with_keys(keys: set[tuple[int, str]]) -> dict[tuple[int, str], Message]:

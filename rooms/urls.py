@@ -9,6 +9,8 @@ urlpatterns = [
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/about/", views.about, name="about"),
     path("rooms/<slug:slug>/people/", views.mention_options, name="mention_options"),
+    path("rooms/<slug:slug>/messages/<int:pk>/", views.message, name="message"),
+    path("rooms/<slug:slug>/messages/<int:pk>/react/", views.react, name="react"),
     path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.edit_message, name="edit_message"),
     path(
         "rooms/<slug:slug>/messages/<int:pk>/delete/", views.delete_message, name="delete_message"

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, members, mentions
+from . import editing, history, identity, limits, lobby, members, mentions, reacting
 from .broadcast import DrawnPage, draw_page, newest_page
 from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
 from .live import presence
@@ -107,7 +107,13 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     elif request.method == "POST" and form.is_valid():
         # The plain-form path for pages without JavaScript (or without a socket).
         try:
-            message = post_message(room, me, form.cleaned_data["message"], form.cleaned_data["key"])
+            message = post_message(
+                room,
+                me,
+                form.cleaned_data["message"],
+                form.cleaned_data["key"],
+                form.cleaned_data["reply_to"],
+            )
         except ValidationError as error:
             form.add_error("message", error.message_dict.get("body", error.messages))
             status = 429 if limits.is_rate_limited(error) else 400
@@ -133,6 +139,10 @@ def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
 
 
 def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
+    reply = replying_to(request, room, form)
+    if request.htmx and request.htmx.target == "composer-reply":
+        # A message's Reply button (or Cancel): just what goes above the box.
+        return render(request, "rooms/_composer_reply.html", {"room": room, "reply": reply})
     page = history_page(request, room)
     if request.htmx and request.method == "GET" and "before" in request.GET:
         # The history loader: just the older messages and the next loader.
@@ -151,6 +161,7 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         # Shows every message's delete control; the server checks again on use.
         "moderator": editing.is_moderator(request.user),
         "form": form,
+        "reply": reply,
         # The viewer is here too, with or without a socket.
         "here": presence.here_now(room.pk, viewer=me),
         # Drawn fresh on every render: the key of the message this page's form will send.
@@ -160,9 +171,19 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
     return render(request, "rooms/room.html", context, status=status)
 
 
+def replying_to(request: HttpRequest, room: Room, form: MessageForm) -> Message | None:
+    """The message the box replies to: ?reply=<id> (a message's Reply button without
+    JavaScript), or the one a refused plain post replied to; None for any other value."""
+    pk = request.GET.get("reply") if request.method == "GET" else form.data.get("reply_to")
+    number = history.cursor(pk)
+    return None if number is None else room.messages.filter(pk=number).first()
+
+
 def history_page(request: HttpRequest, room: Room) -> DrawnPage:
-    """The page of messages a room URL asks for, drawn: ?before=<seq>, ?after=<seq> or
-    the newest (drawn once per room revision)."""
+    """The page of messages a room URL asks for, drawn: ?before=<seq>, ?after=<seq>,
+    ?at=<seq> (a message's link) or the newest (drawn once per room revision)."""
+    if (at := history.cursor(request.GET.get("at"))) is not None:
+        return draw_page(history.around(room, at))
     if (before := history.cursor(request.GET.get("before"))) is not None:
         return draw_page(history.before(room, before))
     if (after := history.cursor(request.GET.get("after"))) is not None:
@@ -277,6 +298,41 @@ def change_page(request, title: str, form_template: str, context: dict, status: 
 def refuse(request, message: Message, title: str, reason: str, status: int) -> HttpResponse:
     context = {"title": title, "message": message, "refusal": reason}
     return render(request, "rooms/message_change.html", context, status=status)
+
+
+@require_GET
+def message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A message's own address: the room opened at it, with what was said around it."""
+    found = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    return redirect(f"{found.room.get_absolute_url()}?at={found.seq}#message-{found.pk}")
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """React to a message: the picker (a page, or opened inside the message by htmx), and
+    the plain POST that gives or takes back a reaction and shows it live to everyone."""
+    message = get_object_or_404(
+        Message.objects.drawn().select_related("room"), pk=pk, room__slug=slug
+    )
+    me = person(request)
+    if me is None:
+        return to_join(message.room)
+    error, status = "", 200
+    value = request.POST.get("reaction", request.GET.get("reaction", ""))
+    if request.method == "POST":
+        try:
+            reacting.react(message.room, me, message.pk, value)
+        except editing.Refused as refused:
+            return refuse(request, message, "React to a message", str(refused), refused.status)
+        except ValidationError as invalid:
+            error = " ".join(invalid.message_dict.get("reaction", invalid.messages))
+            status = 429 if limits.is_rate_limited(invalid, "reaction") else 400
+        else:
+            return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
+    elif message.deleted:
+        return refuse(request, message, "React to a message", reacting.DELETED, 410)
+    context = {"message": message, "picker": reacting.PICKER, "value": value, "error": error}
+    return change_page(request, "React to a message", "rooms/_message_react.html", context, status)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

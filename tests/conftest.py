@@ -1,5 +1,6 @@
 """Shared fixtures: joined sessions, a browser, servers, an empty channel layer and room."""
 
+import secrets
 from urllib.parse import urlparse
 
 import pytest
@@ -63,6 +64,17 @@ async def fresh_channel_layer():
 @pytest.fixture
 def room(db) -> Room:
     return Room.objects.for_name("Django Girls")
+
+
+@pytest.fixture
+def rate_limited(settings, monkeypatch):
+    """Rate limits on, counted at one fixed moment of the test's own: it never straddles
+    two counting windows, and never meets another test's (or test run's) counts."""
+    from rooms import limits
+
+    settings.RATE_LIMITS = True
+    moment = float(secrets.randbelow(10**9) * 3600)
+    monkeypatch.setattr(limits, "now", lambda: moment)
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ forms. The admin's side is in test_admin.py."""
 import asyncio
 import json
 import re
-import secrets
 from collections import Counter
 
 import pytest
@@ -151,11 +150,7 @@ def test_a_message_of_another_room_is_not_found(room):
     assert refused.value.status == 404
 
 
-def test_edits_count_against_the_message_rate_limit(room, settings, monkeypatch):
-    settings.RATE_LIMITS = True
-    # A moment of its own: never another test's (or test run's) counting window.
-    moment = float(secrets.randbelow(10**9) * 3600)
-    monkeypatch.setattr(limits, "now", lambda: moment)
+def test_edits_count_against_the_message_rate_limit(room, rate_limited):
     message = said(room, ADA, "0")
     allowed = limits.LIMITS["message"][0]
     for n in range(allowed):

@@ -102,10 +102,12 @@ def test_a_page_is_one_keyset_query_never_offset(room):
     assert [m.seq for m in page.messages] == list(range(1, 40))
     assert page.older is None
     assert page.newer == 39
-    assert len(queries.captured_queries) == 1
-    sql = queries.captured_queries[0]["sql"].upper()
+    # The page by keyset, then the page's reactions by its ids: never a query per message.
+    assert len(queries.captured_queries) == 2
+    sql, reactions = (query["sql"].upper() for query in queries.captured_queries)
     assert "OFFSET" not in sql
     assert '"SEQ" <' in sql
+    assert "ROOMS_REACTION" in reactions and "OFFSET" not in reactions
 
 
 @pytest.mark.django_db
@@ -124,7 +126,8 @@ def test_a_joined_room_page_of_50_messages_reads_only_the_room_once_drawn(joined
     with CaptureQueriesContext(connection) as queries:
         page = joined.get(url).content.decode()
     assert bodies(page) == [f"message {n}" for n in range(72, 122)]
-    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+    # The room, its newest page, and that page's reactions.
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
 
 
 @pytest.mark.django_db

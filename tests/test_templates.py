@@ -8,13 +8,13 @@ from django.contrib.auth.models import AnonymousUser
 from django.template.loader import get_template, render_to_string
 from django.test import RequestFactory
 
-from rooms import broadcast, history
+from rooms import broadcast, history, reacting
 from rooms.forms import AboutForm, JoinForm, MessageForm
 from rooms.identity import Identity
 from rooms.live.presence import Here, Person
 from rooms.lobby import Card
 from rooms.mentions import Candidate
-from rooms.models import Message, Room
+from rooms.models import Message, Reaction, Room
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -23,6 +23,8 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 def sample(db):
     room = Room.objects.for_name("Sample <Room>")
     message = room.post("ada <3", "hello & <welcome>")
+    Reaction.objects.create(message=message, text="<b>", author="bob <i>", author_key="guest.b")
+    message = room.messages.drawn().get(pk=message.pk)
     request = RequestFactory().get("/")
     request.session = {}
     request.user = AnonymousUser()
@@ -56,6 +58,9 @@ def sample(db):
         "title": "Edit a message",
         "form_template": "rooms/_message_edit.html",
         "people": [Candidate("bob", here=True), Candidate("bea", here=False)],
+        "quoted": message,
+        "reply": message,
+        "picker": reacting.PICKER,
     }
 
 

@@ -16,27 +16,25 @@ from channels.db import database_sync_to_async
 from .. import events
 from ..identity import Identity
 from ..models import Message, Room
-from ..posting import post_messages
+from ..posting import Post, post_messages
 
 
 class Outbox:
     def __init__(self) -> None:
-        self.queued: list[tuple[Room, Identity, str, str | None, asyncio.Future]] = []
+        self.queued: list[tuple[Post, asyncio.Future]] = []
         self.storing: asyncio.Task | None = None
 
     async def post(self, room: Room, me: Identity, text: str, key: str | None = None) -> Message:
         """Store a message; raises ValidationError as posting.post_message does, and
         answers a key already stored with that message (marked `repeated`)."""
-        return await self.submit(room, me, text, key)
+        return await self.submit(Post(room, me, text, key))
 
-    def submit(
-        self, room: Room, me: Identity, text: str, key: str | None = None
-    ) -> asyncio.Future[Message]:
+    def submit(self, post: Post) -> asyncio.Future[Message]:
         """Queue a message now, in the order of submission, and return what `post` would
         answer, to be awaited later: a socket that posts fast reads its next frame while
         this one is stored."""
         future = asyncio.get_running_loop().create_future()
-        self.queued.append((room, me, text, key, future))
+        self.queued.append((post, future))
         if self.storing is None:
             self.storing = asyncio.get_running_loop().create_task(self.store())
         return future
@@ -48,12 +46,10 @@ class Outbox:
                 try:
                     # Stored in a database thread; each message stored is announced from
                     # here, on the loop, before its sender is answered (`call`).
-                    results = await call(
-                        post_messages, [(room, me, text, key) for room, me, text, key, _ in batch]
-                    )
+                    results = await call(post_messages, [post for post, _ in batch])
                 except Exception as error:
                     results = [error] * len(batch)
-                for (*_, future), result in zip(batch, results, strict=True):
+                for (_, future), result in zip(batch, results, strict=True):
                     if future.done():  # the socket closed meanwhile
                         continue
                     if isinstance(result, Exception):
@@ -68,18 +64,18 @@ class Outbox:
         keeps an unacknowledged message and sends it again)."""
         if self.storing is not None:
             self.storing.cancel()
-        for *_, future in self.queued:
+        for _, future in self.queued:
             future.cancel()
         self.queued = []
 
 
-def submit(room: Room, me: Identity, text: str, key: str | None = None) -> asyncio.Future[Message]:
+def submit(post: Post) -> asyncio.Future[Message]:
     """Queue a message in this process's outbox (see Outbox.submit)."""
     from . import runtime
 
     live = runtime()
     live.start()
-    return live.outbox.submit(room, me, text, key)
+    return live.outbox.submit(post)
 
 
 async def call(function, *args):

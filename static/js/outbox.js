@@ -13,7 +13,7 @@
   const stored = `parley.unsent:${room.getAttribute("ws-connect")}`;
   const offline = document.getElementById("unsent-offline").content.textContent.trim();
   let socket = null; // htmx's socket while it is open
-  // Each: {key, text, state: "sending" | "waiting" | "refused", reason}.
+  // Each: {key, text, reply_to, state: "sending" | "waiting" | "refused", reason}.
   let items = [];
   try { items = JSON.parse(sessionStorage.getItem(stored)) || []; } catch { items = []; }
   // Sent before a reload but never answered: it goes again once the socket opens.
@@ -33,7 +33,7 @@
     if (!socket) return wait(item);
     item.state = "sending";
     item.reason = "";
-    socket.send(JSON.stringify({ message: item.text, key: item.key }));
+    socket.send(JSON.stringify({ message: item.text, key: item.key, reply_to: item.reply_to }));
   }
 
   // Keep the list in the tab and draw it; a message on its way (answered in a moment)
@@ -63,9 +63,11 @@
     event.stopPropagation();
     const box = composer.elements.message;
     const key = composer.elements.key;
-    const item = { key: key.value || newKey(), text: box.value, state: "sending", reason: "" };
+    const reply = composer.elements.reply_to?.value;
+    const item = { key: key.value || newKey(), text: box.value, reply_to: reply, state: "sending", reason: "" };
     key.value = newKey(); // the next message is another one
     box.value = "";
+    document.getElementById("composer-reply")?.replaceChildren(); // it goes with this one
     items.push(item);
     send(item);
     save();

@@ -5,7 +5,7 @@
   // Looked up each time: a refused message comes back in a new box (pushed by the server).
   const box = () => document.getElementById("message-input");
   if (!room || !box()) return;
-  const edits = (form) => form?.matches(".message-change");
+  const edits = (form) => form?.closest(".message-change");
   const close = (form) => { form.remove(); box().focus(); };
   room.addEventListener("keydown", (event) => {
     const field = event.target;
@@ -47,7 +47,23 @@
   // Cancel just closes the form (it is a link back to the room without JavaScript).
   room.addEventListener("click", (event) => {
     const cancel = event.target.closest("[data-cancel]");
-    if (cancel) { event.preventDefault(); close(cancel.closest("form")); }
+    if (cancel) { event.preventDefault(); close(cancel.closest(".message-change")); }
+  });
+  // A reply's quote: the message it answers, when this page shows it, is brought into view
+  // and lit up; else the link opens the room around it.
+  room.addEventListener("click", (event) => {
+    const quote = event.target.closest("a.quote");
+    const original = quote && document.getElementById(quote.dataset.quote);
+    if (!original || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    event.preventDefault();
+    original.scrollIntoView({ block: "center" });
+    original.classList.remove("message--found");
+    void original.offsetWidth; // so the highlight starts again on a second click
+    original.classList.add("message--found");
+  });
+  // Reply opened above the box: writing it starts at once.
+  room.addEventListener("htmx:afterSettle", (event) => {
+    if (event.target.id === "composer-reply") box().focus();
   });
 
   // The draft: what is typed stays in this tab, per room, across reloads until it is sent.
