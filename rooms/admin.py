@@ -1,7 +1,7 @@
 from django.contrib import admin
 
 from . import editing
-from .models import Message, Room
+from .models import Message, Reaction, Room
 
 
 @admin.register(Room)
@@ -11,13 +11,31 @@ class RoomAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
+class ReactionInline(admin.TabularInline):
+    """Who reacted how, to read: reactions are given and taken back in the room
+    (rooms/reacting.py), where the change is announced."""
+
+    model = Reaction
+    fields = ["text", "author", "created"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin):
     list_display = ["created", "room", "seq", "author", "body", "edited", "deleted"]
     list_filter = ["room", ("deleted", admin.EmptyFieldListFilter)]
     search_fields = ["author", "body"]
     list_select_related = ["room"]
-    readonly_fields = ["seq", "revision", "edited", "deleted"]
+    readonly_fields = ["seq", "revision", "edited", "deleted", "reply_to"]
+    inlines = [ReactionInline]
 
     def has_add_permission(self, request) -> bool:
         # Messages are said in rooms (rooms/posting.py), where they get their place.

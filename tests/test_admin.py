@@ -106,3 +106,16 @@ async def test_an_admin_deletion_is_pushed_live(client):
     push = await bob.receive_from()
     assert "Message deleted" in push and "bad<" not in push
     await bob.disconnect()
+
+
+def test_a_messages_reactions_and_what_it_replies_to_are_shown_to_read(admin_client, room):
+    from rooms import posting, reacting
+
+    original = said(room, ADA, "the original")
+    reply = posting.post_message(room, BOB, "the reply", reply_to=original.pk)
+    reacting.react(room, ADA, reply.pk, "<b>yes</b>")
+    page = admin_client.get(f"/admin/rooms/message/{reply.pk}/change/").content.decode()
+    assert "&lt;b&gt;yes&lt;/b&gt;" in page and "<b>yes</b>" not in page
+    assert "ada: the original" in page
+    # Read only: no field to change or take back a reaction from here.
+    assert 'name="reaction_set-0-text"' not in page and "reaction_set-0-DELETE" not in page

@@ -106,6 +106,13 @@ def test_a_reply_quotes_its_original_which_a_click_brings_into_view(browser, ser
     # The next message is no reply.
     say(bob, "and the remote is on the shelf")
     expect(message(ada, "on the shelf").locator(".quote")).to_have_count(0)
+    # Escape drops a reply being written, and keeps the text.
+    message(bob, "on the shelf").get_by_role("link", name="Reply to this message").click()
+    expect(bar).to_contain_text("Replying to bob and the remote is on the shelf")
+    box.fill("never mind")
+    box.press("Escape")
+    expect(bar).to_be_empty()
+    expect(box).to_have_value("never mind")
     # Clicking the quote brings the original into view and lights it up.
     message(ada, "I do").locator(".quote").click()
     expect(message(ada, "projector")).to_have_class("message message--found")

@@ -24,6 +24,9 @@
     } else if (event.key === "Escape" && edits(field.form)) {
       event.preventDefault();
       close(field.form);
+    } else if (event.key === "Escape" && field === box()) {
+      // Escape in the box drops the reply being written (the text stays).
+      document.getElementById("composer-reply")?.replaceChildren();
     }
   });
   // An opened edit form: the caret after the text, ready to change its end.
