@@ -94,8 +94,9 @@ def test_every_push_partial_renders(sample, partial):
 
 
 def test_the_page_and_the_push_draw_a_message_with_the_same_partial(sample):
-    alone = render_to_string("rooms/_message.html", {"message": sample["message"]}).strip()
-    push = broadcast.render_messages([sample["message"]])
+    new = sample["room"].post("ada <3", "hello & <welcome>")  # new: pushed to be added
+    alone = render_to_string("rooms/_message.html", {"message": new}).strip()
+    push = broadcast.render_messages([new])
     assert alone in push
     assert "hello &amp; &lt;welcome&gt;" in alone
     assert "ada &lt;3" in alone
