@@ -147,6 +147,8 @@ def draw_message(message: Message, swap: str | None = None) -> str:
         message.edited,
         message.deleted,
         message.continues,
+        # Its files are not here: they never change once stored, and deleting the message
+        # (which sets `deleted`, above) is the only way they go.
         swap,
     )
     return _draw(shown, message, swap)

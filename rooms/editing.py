@@ -7,6 +7,7 @@ the controls a viewer can't use.
 """
 
 from django.contrib.auth import get_user_model
+from django.db.models import prefetch_related_objects
 
 from . import events, limits
 from .identity import Identity
@@ -89,5 +90,8 @@ def _revise(room: Room, pk: int, change, event: type[events.MessageChanged]):
     except Message.DoesNotExist:
         raise Refused(NOT_HERE, status=404) from None
     if changed:
+        if message.deleted is None:
+            # Redrawn with its files, maybe on the event loop, where nothing can be read.
+            prefetch_related_objects([message], "attachments")
         events.emit(event(message))
     return message, changed

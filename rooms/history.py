@@ -29,7 +29,8 @@ def latest(room: Room, size: int = HISTORY_LENGTH) -> Page:
 
 def before(room: Room, seq: int | None, size: int = HISTORY_LENGTH) -> Page:
     """The `size` messages just before seq (the newest ones without it)."""
-    query = room.messages.order_by("-seq")
+    # Each message is drawn with its files: read with them, one query for the page.
+    query = room.messages.prefetch_related("attachments").order_by("-seq")
     if seq is not None:
         query = query.filter(seq__lt=seq)
     # One more than shown tells whether an older page exists, without a COUNT.
@@ -43,7 +44,8 @@ def before(room: Room, seq: int | None, size: int = HISTORY_LENGTH) -> Page:
 
 def after(room: Room, seq: int, size: int = HISTORY_LENGTH) -> Page:
     """The `size` messages just after seq: paging forward without JavaScript."""
-    rows = list(room.messages.filter(seq__gt=seq).order_by("seq")[: size + 1])
+    query = room.messages.prefetch_related("attachments")
+    rows = list(query.filter(seq__gt=seq).order_by("seq")[: size + 1])
     shown = rows[:size]
     if not shown:
         return latest(room, size)

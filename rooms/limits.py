@@ -22,6 +22,8 @@ LIMITS = {
     "message": (8, 2, "Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
     "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
     "typing": (1, 2, "At most one typing cue every 2 seconds."),
+    # Files cost storage and a picture's processing: fewer than plain messages.
+    "upload": (10, 60, "Slow down: at most 10 messages with files a minute. Try again soon."),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
@@ -37,6 +39,7 @@ ADDRESS_REFUSALS = {
     "typing": "Too many typing cues from your address.",
     "join": "Too many joins from your address. Wait a minute and try again.",
     "signup": "Too many sign-ups from your address. Try again later.",
+    "upload": "Too many files sent from your address. Try again in a minute.",
 }
 
 

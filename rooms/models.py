@@ -12,6 +12,7 @@ sent exactly what changed since.
 import datetime
 import hashlib
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
 
@@ -19,6 +20,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -128,7 +131,8 @@ class Room(models.Model):
         A message changed twice shows up once, at its newest revision: its older
         revision numbers are simply gone, and the newest state is all a page needs.
         """
-        return list(self.messages.filter(revision__gt=revision).order_by("revision")[:limit])
+        changed = self.messages.filter(revision__gt=revision).prefetch_related("attachments")
+        return list(changed.order_by("revision")[:limit])
 
     def post(
         self, author: str, text: str, *, guest: bool = True, author_key: str = ""
@@ -153,10 +157,12 @@ class Room(models.Model):
         guest: bool = True,
         author_key: str = "",
         key: str | None = None,
+        attached: bool = False,
     ) -> "Message":
         """A message for this room, validated but not stored (see store_messages).
 
-        `author_key` is who wrote it (rooms/identity.py), `key` the message's own key.
+        `author_key` is who wrote it (rooms/identity.py), `key` the message's own key;
+        `attached`: files go with it (rooms/uploads.py), so it may have no text.
         """
         message = Message(
             room=self,
@@ -166,7 +172,10 @@ class Room(models.Model):
             body=message_text(text),
             key=key,
         )
-        message.clean_fields(exclude={"room", "seq", "revision"})
+        unchecked = {"room", "seq", "revision"}
+        if attached and not message.body:
+            unchecked.add("body")  # a picture alone is a message; any text is checked
+        message.clean_fields(exclude=unchecked)
         return message
 
     def revise(self, pk: int, change: Callable[["Message"], bool]) -> tuple["Message", bool]:
@@ -317,6 +326,8 @@ class Message(models.Model):
             return False
         self.body = ""
         self.deleted = timezone.now()
+        # Its pictures and files go with the text (the stored copies once committed).
+        self.attachments.all().delete()
         return True
 
     def get_edit_url(self) -> str:
@@ -380,3 +391,74 @@ class MemberName(models.Model):
 
     def __str__(self) -> str:
         return self.folded
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Where a file is stored: named by its token alone, never by what the person called it
+    (a name can hold anything; the shown name lives in the row)."""
+    return f"attachments/{attachment.token[:2]}/{attachment.token}"
+
+
+def thumbnail_path(attachment: "Attachment", filename: str) -> str:
+    return f"attachments/{attachment.token[:2]}/{attachment.token}.thumb"
+
+
+def attachment_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Attachment(models.Model):
+    """A picture or a file that came with a message (rooms/uploads.py stores them with it).
+
+    Served by rooms/files.py only, at an address made of `token`, which cannot be
+    guessed: never from a public media URL.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    token = models.CharField(max_length=64, unique=True, default=attachment_token, editable=False)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    # Pictures only: the small copy drawn in the message, and its size, so the page keeps
+    # its place while it loads.
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # As the person's computer called it: shown (escaped) and offered as the download's name.
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    # Decided by the server (the picture's own format, or the name's extension), never
+    # taken from the browser.
+    content_type = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["pk"]  # in the order they were chosen
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        room = self.message.room.slug
+        return reverse(
+            "rooms:attachment", kwargs={"slug": room, "token": self.token, "name": self.name}
+        )
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.thumbnail)
+
+    def get_thumbnail_url(self) -> str:
+        room = self.message.room.slug
+        return reverse("rooms:thumbnail", kwargs={"slug": room, "token": self.token})
+
+
+@receiver(post_delete, sender=Attachment)
+def forget_stored_files(sender, instance: Attachment, **kwargs) -> None:
+    """A row gone (its message deleted, or its room) takes its files along, once the
+    deletion is committed: a rollback keeps both."""
+    names = [f.name for f in (instance.file, instance.thumbnail) if f]
+    storage = instance.file.storage
+
+    def remove() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(remove, robust=True)

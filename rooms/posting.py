@@ -25,20 +25,23 @@ def new_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def post_message(room: Room, me: Identity, text: str, key: str | None = None) -> Message:
+def post_message(
+    room: Room, me: Identity, text: str, key: str | None = None, *, attached: bool = False
+) -> Message:
     """Count the message against its author's rate limit, then validate and store it.
+    `attached`: files go with it (rooms/uploads.py), so it may have no text.
 
     Raises ValidationError on `body`; a rate-limit refusal has the code limits.RATE_LIMITED.
     A key already stored in the room answers with that message (marked `repeated`,
     announced the first time and not again).
     """
-    result = post_messages([(room, me, text, key)])[0]
+    result = post_messages([(room, me, text, key)], attached=attached)[0]
     if isinstance(result, ValidationError):
         raise result
     return result
 
 
-def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
+def post_messages(posts: list[Post], *, attached: bool = False) -> list[Message | ValidationError]:
     """Several people's messages at once: each is counted and validated on its own,
     and all that pass are stored in one transaction (one commit for the lot).
 
@@ -59,7 +62,7 @@ def post_messages(posts: list[Post]) -> list[Message | ValidationError]:
             else:
                 limits.enforce("message", "body", person=me.key, address=me.address)
                 message = room.new_message(
-                    me.name, text, guest=me.guest, author_key=me.key, key=key
+                    me.name, text, guest=me.guest, author_key=me.key, key=key, attached=attached
                 )
                 if key:
                     first[room.pk, key] = message

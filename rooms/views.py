@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, members, mentions
+from . import editing, history, identity, limits, lobby, members, mentions, uploads
 from .broadcast import DrawnPage, draw_page, newest_page
-from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
+from .forms import LOOKS_TAKEN, AboutForm, ComposerForm, JoinForm, MessageForm, SignupForm
 from .live import presence
 from .models import AUTHOR_MAX_LENGTH, Message, Room
-from .posting import new_key, post_message
+from .posting import new_key
 from .templatetags.chat import mention_tag
 
 
@@ -97,7 +97,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         if drawn_for is not None:
             return not_sent(request, room, request.POST.get("message", ""))
         return to_join(room)
-    form = MessageForm(request.POST or None)
+    form = ComposerForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and not identity.drawn_for(drawn_for, me):
         # Sent from a page drawn for another name (changed in another tab): never post
@@ -105,9 +105,10 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error("message", renamed_refusal(me))
         status = 409
     elif request.method == "POST" and form.is_valid():
-        # The plain-form path for pages without JavaScript (or without a socket).
+        # The plain-form path for pages without JavaScript (or without a socket), files too.
+        text, key = form.cleaned_data["message"], form.cleaned_data["key"]
         try:
-            message = post_message(room, me, form.cleaned_data["message"], form.cleaned_data["key"])
+            message = uploads.post_with_files(room, me, text, key, form.attached)
         except ValidationError as error:
             form.add_error("message", error.message_dict.get("body", error.messages))
             status = 429 if limits.is_rate_limited(error) else 400

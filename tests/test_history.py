@@ -102,7 +102,9 @@ def test_a_page_is_one_keyset_query_never_offset(room):
     assert [m.seq for m in page.messages] == list(range(1, 40))
     assert page.older is None
     assert page.newer == 39
-    assert len(queries.captured_queries) == 1
+    # One query for the page, and one for all its messages' files (not one per message).
+    assert len(queries.captured_queries) == 2
+    assert "rooms_attachment" in queries.captured_queries[1]["sql"]
     sql = queries.captured_queries[0]["sql"].upper()
     assert "OFFSET" not in sql
     assert '"SEQ" <' in sql
@@ -124,7 +126,8 @@ def test_a_joined_room_page_of_50_messages_reads_only_the_room_once_drawn(joined
     with CaptureQueriesContext(connection) as queries:
         page = joined.get(url).content.decode()
     assert bodies(page) == [f"message {n}" for n in range(72, 122)]
-    assert len(queries.captured_queries) == 2, [q["sql"] for q in queries.captured_queries]
+    # The room, the page and the page's files.
+    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
 
 
 @pytest.mark.django_db
