@@ -5,6 +5,7 @@ the room's other sockets hear while an upload is processed."""
 import asyncio
 import html
 import io
+import json
 import re
 import struct
 import threading
@@ -17,12 +18,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import ExifTags, Image
 
-from rooms import limits, uploads
+from rooms import broadcast, limits, uploads
 from rooms.identity import Identity
 from rooms.models import Attachment, Message
 from rooms.posting import new_key
 
-from .helpers import box_text, joined_socket, make_room, next_is
+from .helpers import box_text, joined_socket, make_room, next_is, open_socket
 
 ROOM = "/rooms/django-girls/"
 UPLOADS = "/rooms/django-girls/uploads/"
@@ -319,13 +320,17 @@ def test_deleting_the_message_removes_its_files(joined, media, django_capture_on
     assert "Message deleted" in page and "attachment" not in page[page.index('id="messages"') :]
 
 
-def test_the_same_key_twice_stores_one_message_and_one_set_of_files(joined, media):
+def test_the_same_key_twice_stores_one_message_and_one_set_of_files(joined, media, monkeypatch):
+    store = uploads.store
+    written = []
+    monkeypatch.setattr(uploads, "store", lambda prepared: written.append(1) or store(prepared))
     key = new_key()
     for _ in range(2):
         response = send(joined, "once", upload("cat.png", png(60, 40)), key=key)
         assert response.status_code == 303
     assert (Message.objects.count(), Attachment.objects.count()) == (1, 1)
     assert len(stored(media)) == 2
+    assert len(written) == 1  # the retry was answered without writing its file again
 
 
 # The box's upload address (with JavaScript): answered with the error line.
@@ -408,8 +413,30 @@ async def test_a_page_that_was_away_gets_the_picture_when_it_catches_up():
     ada = Identity("ada", guest=True, key="guest.ada-uploads")
     picture = upload("away.png", png(100, 50))
     await database_sync_to_async(uploads.post_with_files)(room, ada, "", new_key(), [picture])
+    # Drawn afresh, as another server process would: not the drawing its announcement made.
+    broadcast._draw.cache_clear()
     bob = await joined_socket(name="bob")
     await bob.send_to('{"after": "0"}')
     caught_up = await bob.receive_from(timeout=5)
     assert 'alt="away.png"' in caught_up and 'width="100" height="50"' in caught_up
+    await bob.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_channel_layer")
+async def test_a_message_edited_over_its_socket_keeps_its_picture():
+    room = await make_room()
+    ada = Identity("ada", guest=True, key="guest.ada-uploads-key")
+    picture = upload("kept.png", png(100, 50))
+    message = await database_sync_to_async(uploads.post_with_files)(
+        room, ada, "first words", new_key(), [picture]
+    )
+    bob = await joined_socket(name="bob")
+    author = await open_socket(room.slug, "ada", guest_key="ada-uploads-key")
+    assert (await author.connect())[0]
+    await author.send_to(json.dumps({"edit": str(message.pk), "message": "better words"}))
+    redrawn = await bob.receive_from(timeout=5)
+    assert "better words" in redrawn
+    assert 'alt="kept.png"' in redrawn and 'width="100" height="50"' in redrawn
+    await author.disconnect()
     await bob.disconnect()
