@@ -10,6 +10,7 @@ commit, like any other message. Whatever fails on the way removes what was writt
 """
 
 import io
+import logging
 import mimetypes
 import unicodedata
 import warnings
@@ -43,6 +44,8 @@ PICTURE_EXTENSIONS = {".png", ".jpg", ".jpeg", ".gif", ".webp"}
 # The thumbnail drawn in the message: within this box, its aspect kept.
 THUMBNAIL_SIZE = (480, 360)
 NAME_MAX_LENGTH = 255
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -199,7 +202,12 @@ def open_picture(content: bytes, name: str) -> Prepared | None:
             return None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise too_big from None
-        except (OSError, SyntaxError, ValueError, EOFError):
+        except ValidationError:
+            raise
+        except Exception:
+            # A damaged or hostile file fails in Pillow in many ways (OSError, SyntaxError,
+            # struct.error, …): each is a refusal with a reason, never a server error.
+            log.info("upload: picture refused as unreadable", exc_info=True)
             raise damaged from None
 
 

@@ -222,6 +222,27 @@ def test_a_file_named_as_a_picture_that_is_not_one_is_refused(joined, media):
     assert (Message.objects.count(), stored(media)) == (0, [])
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("cut.png", png(300, 200)[:120], "“cut.png” looks like a picture but can't be read."),
+        ("noise.jpg", bytes(range(256)) * 4, "“noise.jpg” is not a picture Parley can read"),
+        ("empty.txt", b"", "“empty.txt” is empty."),
+        ("run.exe", b"MZ\x90\x00", "“run.exe”: files of this kind can't be sent."),
+        ("\u202eexe.txt", b"hi", None),
+    ],
+)
+def test_broken_and_unwanted_files_get_a_reason_never_an_error(joined, media, name, data, reason):
+    response = send(joined, "words", upload(name, data))
+    if reason is None:  # stored, its name without the character that would turn it round
+        assert response.status_code == 303
+        assert Attachment.objects.get().name == "exe.txt"
+        return
+    assert response.status_code == 400
+    assert reason in html.unescape(response.content.decode())
+    assert (Message.objects.count(), stored(media)) == (0, [])
+
+
 def test_a_decompression_bomb_is_refused_before_it_is_decoded(joined, media):
     bomb = bomb_png()
     assert len(bomb) < 1_000_000
