@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_POST, require_safe
 
 from . import identity, limits
@@ -62,7 +63,7 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     if not length.isdigit() or int(length) > largest_post():
         reason = (
             f"That is too much to send at once: at most {settings.PARLEY_UPLOAD_MAX_FILES} "
-            f"files of up to {settings.PARLEY_UPLOAD_MAX_BYTES // (1024 * 1024)} MB each."
+            f"files of up to {filesizeformat(settings.PARLEY_UPLOAD_MAX_BYTES)} each."
         )
         return answer(request, reason, None, 413)
     form = ComposerForm(request.POST, request.FILES)

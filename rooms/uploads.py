@@ -13,7 +13,6 @@ import io
 import logging
 import mimetypes
 import unicodedata
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -184,31 +183,30 @@ def open_picture(content: bytes, name: str) -> Prepared | None:
         "picture_too_large",
     )
     damaged = refused(f"“{name}” looks like a picture but can't be read.", "damaged")
-    with warnings.catch_warnings():
-        # Pillow warns of a picture with very many pixels; here that is a refusal.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            with Image.open(io.BytesIO(content), formats=list(PICTURE_FORMATS)) as checked:
-                kind = checked.format
-                frames = getattr(checked, "n_frames", 1)
-                pixels = checked.width * checked.height * frames
-                if pixels > settings.PARLEY_UPLOAD_MAX_PIXELS:
-                    raise too_big
-                checked.verify()
-            # verify() leaves the picture unusable: open it again to decode it.
-            with Image.open(io.BytesIO(content), formats=list(PICTURE_FORMATS)) as picture:
-                return reencode(picture, kind, name)
-        except UnidentifiedImageError:
-            return None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise too_big from None
-        except ValidationError:
-            raise
-        except Exception:
-            # A damaged or hostile file fails in Pillow in many ways (OSError, SyntaxError,
-            # struct.error, …): each is a refusal with a reason, never a server error.
-            log.info("upload: picture refused as unreadable", exc_info=True)
-            raise damaged from None
+    try:
+        # Opening reads the header only: the size is known before anything is decoded.
+        with Image.open(io.BytesIO(content), formats=list(PICTURE_FORMATS)) as checked:
+            kind = checked.format
+            frames = getattr(checked, "n_frames", 1)
+            if checked.width * checked.height * frames > settings.PARLEY_UPLOAD_MAX_PIXELS:
+                raise too_big
+            checked.verify()
+        # verify() leaves the picture unusable: open it again to decode it.
+        with Image.open(io.BytesIO(content), formats=list(PICTURE_FORMATS)) as picture:
+            return reencode(picture, kind, name)
+    except UnidentifiedImageError:
+        return None
+    # Pillow's own guard, past twice its default limit (or its warning, where warnings
+    # are errors): our limit above is lower, but either way it is a refusal.
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise too_big from None
+    except ValidationError:
+        raise
+    except Exception:
+        # A damaged or hostile file fails in Pillow in many ways (OSError, SyntaxError,
+        # struct.error, …): each is a refusal with a reason, never a server error.
+        log.info("upload: picture refused as unreadable", exc_info=True)
+        raise damaged from None
 
 
 def reencode(picture: Image.Image, kind: str, name: str) -> Prepared:
@@ -222,6 +220,7 @@ def reencode(picture: Image.Image, kind: str, name: str) -> Prepared:
         picture.info.pop("exif", None)
         picture.info.pop("xmp", None)
         picture.save(out, format=kind, save_all=True)
+        picture.seek(0)  # the thumbnail shows the first frame
         first = picture.copy()
     else:
         upright = ImageOps.exif_transpose(picture)

@@ -461,3 +461,16 @@ async def test_a_message_edited_over_its_socket_keeps_its_picture():
     assert 'alt="kept.png"' in redrawn and 'width="100" height="50"' in redrawn
     await author.disconnect()
     await bob.disconnect()
+
+
+def test_an_animation_keeps_its_frames_and_shows_its_first(joined):
+    frames = [Image.new("RGB", (80, 40), colour) for colour in ("red", "blue", "green")]
+    out = io.BytesIO()
+    frames[0].save(out, "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    send(joined, "", upload("moving.gif", out.getvalue(), "image/gif"))
+    attachment = Attachment.objects.get()
+    whole = Image.open(io.BytesIO(content(joined.get(attachment.get_absolute_url()))))
+    assert (whole.format, whole.n_frames) == ("GIF", 3)
+    small = Image.open(io.BytesIO(content(joined.get(attachment.get_thumbnail_url()))))
+    red, green, blue = small.convert("RGB").getpixel((40, 20))
+    assert red > 200 and green < 60 and blue < 60
