@@ -474,3 +474,9 @@ def test_an_animation_keeps_its_frames_and_shows_its_first(joined):
     small = Image.open(io.BytesIO(content(joined.get(attachment.get_thumbnail_url()))))
     red, green, blue = small.convert("RGB").getpixel((40, 20))
     assert red > 200 and green < 60 and blue < 60
+
+
+def test_the_lobby_says_a_picture_alone_was_sent(joined):
+    send(joined, "", upload("alone.png", png(40, 40)))
+    lobby = joined.get("/").content.decode()
+    assert "<em>sent a file</em>" in lobby
