@@ -6,8 +6,11 @@ import asyncio
 import html
 import io
 import json
+import os
 import re
 import struct
+import subprocess
+import sys
 import threading
 import zlib
 from pathlib import Path
@@ -480,3 +483,39 @@ def test_the_lobby_says_a_picture_alone_was_sent(joined):
     send(joined, "", upload("alone.png", png(40, 40)))
     lobby = joined.get("/").content.decode()
     assert "<em>sent a file</em>" in lobby
+
+
+def test_an_s3_bucket_in_the_environment_switches_the_store():
+    """Settings are read at start: a process started with S3_* keeps files in the bucket,
+    privately; without them, in MEDIA_ROOT."""
+    show = "from django.conf import settings; import json; print(json.dumps(settings.STORAGES))"
+    base = {**os.environ, "SECRET_KEY": "s3-test", "DJANGO_SETTINGS_MODULE": "config.settings"}
+    s3 = {
+        "S3_BUCKET": "parley-files",
+        "S3_ENDPOINT_URL": "http://127.0.0.1:9000",
+        "S3_ACCESS_KEY_ID": "key-id",
+        "S3_SECRET_ACCESS_KEY": "secret",
+        "S3_REGION": "eu-central-1",
+    }
+    root = Path(__file__).resolve().parent.parent
+
+    def storages(env: dict[str, str]) -> dict:
+        run = subprocess.run(
+            [sys.executable, "-c", show], env=env, cwd=root, capture_output=True, check=True
+        )
+        return json.loads(run.stdout)
+
+    bucket = storages({**base, **s3})["default"]
+    assert bucket["BACKEND"] == "storages.backends.s3.S3Storage"
+    assert bucket["OPTIONS"] == {
+        "bucket_name": "parley-files",
+        "endpoint_url": "http://127.0.0.1:9000",
+        "access_key": "key-id",
+        "secret_key": "secret",
+        "region_name": "eu-central-1",
+        "default_acl": "private",
+        "file_overwrite": False,
+    }
+    plain = {key: value for key, value in base.items() if not key.startswith("S3_")}
+    folder = storages(plain)["default"]
+    assert folder == {"BACKEND": "django.core.files.storage.FileSystemStorage"}
