@@ -104,9 +104,8 @@ def file_links(page: str) -> list[str]:
 
 
 def content(response) -> bytes:
-    body = b"".join(response.streaming_content)
-    response.close()
-    return body
+    # Read to the end, the test client closes the file (and the response) itself.
+    return b"".join(response.streaming_content)
 
 
 # The plain form (no JavaScript) and what the page draws.
@@ -201,6 +200,7 @@ def test_html_is_refused_and_when_allowed_only_ever_downloaded(joined, settings,
     assert response["Content-Disposition"].startswith("attachment;")
     assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Content-Security-Policy"] == "default-src 'none'; sandbox"
+    assert content(response) == page  # kept as sent, only ever handed over as bytes
 
 
 def test_an_svg_with_a_script_is_a_download_never_a_picture(joined):
@@ -214,6 +214,7 @@ def test_an_svg_with_a_script_is_a_download_never_a_picture(joined):
     assert response["Content-Type"] == "application/octet-stream"
     assert response["Content-Disposition"] == 'attachment; filename="logo.svg"'
     assert response["X-Content-Type-Options"] == "nosniff"
+    assert content(response) == svg
     assert joined.get(f"/rooms/django-girls/thumbnails/{attachment.token}/").status_code == 404
 
 
