@@ -171,6 +171,7 @@ RATE_LIMITS_PER_ADDRESS = env_rates(
         "reaction": (60, 10),
         "join": (20, 60),
         "signup": (5, 3600),
+        "upload": (60, 60),  # messages with files
     },
 )
 
@@ -228,6 +229,44 @@ STORAGES = {
         )
     },
 }
+
+# Pictures and files on messages (rooms/uploads.py), kept through the default storage:
+# files under MEDIA_ROOT, or an S3-compatible store when S3_BUCKET is set. Either way
+# they are served by rooms/files.py (which checks who asks), never from a public URL.
+MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT") or BASE_DIR / "media")
+MEDIA_URL = "/media/"  # nothing is served here
+if os.environ.get("S3_BUCKET"):
+    STORAGES["default"] = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["S3_BUCKET"],
+            "endpoint_url": os.environ.get("S3_ENDPOINT_URL") or None,
+            "access_key": os.environ.get("S3_ACCESS_KEY_ID") or None,
+            "secret_key": os.environ.get("S3_SECRET_ACCESS_KEY") or None,
+            "region_name": os.environ.get("S3_REGION") or None,
+            # Private objects: the bucket is never read by browsers directly.
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+# One file's size in bytes, files per message, and what kinds (by extension; pictures are
+# also checked to be what they say). HTML, SVG and scripts are never shown in the page:
+# anything but a checked picture is served as a download.
+PARLEY_UPLOAD_MAX_BYTES = int(os.environ.get("PARLEY_UPLOAD_MAX_BYTES", str(10 * 1024 * 1024)))
+PARLEY_UPLOAD_MAX_FILES = int(os.environ.get("PARLEY_UPLOAD_MAX_FILES", "4"))
+PARLEY_UPLOAD_TYPES = env_list(
+    "PARLEY_UPLOAD_TYPES",
+    ".png,.jpg,.jpeg,.gif,.webp,.svg,.pdf,.txt,.md,.csv,.json,.log,.zip,.gz,.tar,.7z,"
+    ".doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp,.rtf,.mp3,.ogg,.wav,.mp4,.webm",
+)
+# A picture with more pixels than this (all frames together) is refused before it is
+# decoded: a small file can claim a huge picture (a decompression bomb).
+PARLEY_UPLOAD_MAX_PIXELS = int(os.environ.get("PARLEY_UPLOAD_MAX_PIXELS", str(50_000_000)))
+# A form with files: kept in memory up to 2.5 MB, then in a temporary file; more files than
+# a message may carry still reach the view, which says what the limit is.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_NUMBER_FILES = max(100, PARLEY_UPLOAD_MAX_FILES * 4)
+FILE_UPLOAD_PERMISSIONS = 0o640
 
 # Scripts and styles come from this host or carry the page's nonce; sockets
 # connect back to this host only ('self' covers ws: and wss: of the origin).

@@ -150,6 +150,9 @@ def draw_message(message: Message, swap: str | None = None) -> str:
         # The quote of what it replies to, and its reactions with who gave them.
         quoted(message.reply_to) if message.reply_to_id else None,
         tuple((r.text, r.author, r.author_key) for r in message.reaction_list),
+        # Its files are not here: they never change once stored, and deleting the message
+        # (which sets `deleted`, above) is the only way they go.
+        bool(message.attachment_list),
         swap,
     )
     return _draw(shown, message, swap)

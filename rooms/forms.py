@@ -159,3 +159,15 @@ class SignupForm(UserCreationForm):
             if commit and not MemberName.objects.filter(user=user).exists():
                 raise IntegrityError("a member's name that looks the same was just taken")
         return user
+
+
+class ComposerForm(MessageForm):
+    """The message box's post with its files (rooms/uploads.py): with a file chosen, the
+    text may be empty, since a picture alone is a message. The files are read from the
+    request as they came (`attached`); rooms/uploads.py decides what may be stored."""
+
+    def __init__(self, data=None, files=None, **kwargs):
+        super().__init__(data, files, **kwargs)
+        self.attached = [f for f in files.getlist("files") if f.name] if files else []
+        if self.attached:
+            self.fields["message"].required = False

@@ -23,6 +23,8 @@ LIMITS = {
     "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
     "typing": (1, 2, "At most one typing cue every 2 seconds."),
     "reaction": (10, 10, "Slow down: at most 10 reactions every 10 seconds."),
+    # Files cost storage and a picture's processing: fewer than plain messages.
+    "upload": (10, 60, "Slow down: at most 10 messages with files a minute. Try again soon."),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
@@ -39,6 +41,7 @@ ADDRESS_REFUSALS = {
     "reaction": "Slow down: too many reactions from your address. Try again in a moment.",
     "join": "Too many joins from your address. Wait a minute and try again.",
     "signup": "Too many sign-ups from your address. Try again later.",
+    "upload": "Too many files sent from your address. Try again in a minute.",
 }
 
 

@@ -12,6 +12,7 @@ sent exactly what changed since.
 import datetime
 import hashlib
 import re
+import secrets
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
@@ -157,11 +160,13 @@ class Room(models.Model):
         author_key: str = "",
         key: str | None = None,
         reply_to: "Message | None" = None,
+        attached: bool = False,
     ) -> "Message":
         """A message for this room, validated but not stored (see store_messages).
 
         `author_key` is who wrote it (rooms/identity.py), `key` the message's own key,
-        `reply_to` the message of this room it answers (see Room.replied_to).
+        `reply_to` the message of this room it answers (see posting.replied_to);
+        `attached`: files go with it (rooms/uploads.py), so it may have no text.
         """
         message = Message(
             room=self,
@@ -172,7 +177,10 @@ class Room(models.Model):
             key=key,
             reply_to=reply_to,
         )
-        message.clean_fields(exclude={"room", "seq", "revision"})
+        unchecked = {"room", "seq", "revision"}
+        if attached and not message.body:
+            unchecked.add("body")  # a picture alone is a message; any text is checked
+        message.clean_fields(exclude=unchecked)
         return message
 
     def revise(self, pk: int, change: Callable[["Message"], bool]) -> tuple["Message", bool]:
@@ -208,8 +216,8 @@ class Room(models.Model):
             Room.objects.filter(pk=self.pk).update(
                 last_revision=self.last_revision, last_activity=self.last_activity
             )
-            # Reactions are drawn with the message: read them as they are now.
-            models.prefetch_related_objects([message], DRAWN_REACTIONS)
+            # Its files and reactions are drawn with it: read them as they are now.
+            models.prefetch_related_objects([message], DRAWN_ATTACHMENTS, DRAWN_REACTIONS)
         return message, True
 
 
@@ -264,9 +272,11 @@ def group(batch: list["Message"], now: datetime.datetime) -> None:
 
 class MessageQuerySet(models.QuerySet["Message"]):
     def drawn(self) -> "MessageQuerySet":
-        """Messages with what their partial shows besides their own fields, read in two
-        queries for a whole page: the message each replies to, and their reactions."""
-        return self.select_related("reply_to__room").prefetch_related(DRAWN_REACTIONS)
+        """Messages with what their partial shows besides their own fields, read in three
+        queries for a whole page: with the message each replies to, their files, and their
+        reactions. Drawing may run on the event loop, where nothing can be read."""
+        drawn = self.select_related("reply_to__room")
+        return drawn.prefetch_related(DRAWN_ATTACHMENTS, DRAWN_REACTIONS)
 
 
 class Message(models.Model):
@@ -366,10 +376,18 @@ class Message(models.Model):
             return False
         self.body = ""
         self.deleted = timezone.now()
+        # Its pictures and files go with the text (the stored copies once committed).
+        self.attachments.all().delete()
         return True
 
     def get_react_url(self) -> str:
         return reverse("rooms:react", kwargs={"slug": self.room.slug, "pk": self.pk})
+
+    @property
+    def attachment_list(self) -> "list[Attachment]":
+        """Its files as MessageQuerySet.drawn read them; one read without them has none
+        drawn (a text sent over a socket has none)."""
+        return self.__dict__.get("fetched_attachments", [])
 
     @property
     def reaction_list(self) -> "list[Reaction]":
@@ -497,3 +515,79 @@ class Reacted:
     @property
     def count(self) -> int:
         return len(self.names)
+
+
+def attachment_path(attachment: "Attachment", filename: str) -> str:
+    """Where a file is stored: named by its token alone, never by what the person called it
+    (a name can hold anything; the shown name lives in the row)."""
+    return f"attachments/{attachment.token[:2]}/{attachment.token}"
+
+
+def thumbnail_path(attachment: "Attachment", filename: str) -> str:
+    return f"attachments/{attachment.token[:2]}/{attachment.token}.thumb"
+
+
+def attachment_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Attachment(models.Model):
+    """A picture or a file that came with a message (rooms/uploads.py stores them with it).
+
+    Served by rooms/files.py only, at an address made of `token`, which cannot be
+    guessed: never from a public media URL.
+    """
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    token = models.CharField(max_length=64, unique=True, default=attachment_token, editable=False)
+    file = models.FileField(upload_to=attachment_path, max_length=200)
+    # Pictures only: the small copy drawn in the message, and its size, so the page keeps
+    # its place while it loads.
+    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    # As the person's computer called it: shown (escaped) and offered as the download's name.
+    name = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    # Decided by the server (the picture's own format, or the name's extension), never
+    # taken from the browser.
+    content_type = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["pk"]  # in the order they were chosen
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        room = self.message.room.slug
+        return reverse(
+            "rooms:attachment", kwargs={"slug": room, "token": self.token, "name": self.name}
+        )
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.thumbnail)
+
+    def get_thumbnail_url(self) -> str:
+        room = self.message.room.slug
+        return reverse("rooms:thumbnail", kwargs={"slug": room, "token": self.token})
+
+
+@receiver(post_delete, sender=Attachment)
+def forget_stored_files(sender, instance: Attachment, **kwargs) -> None:
+    """A row gone (its message deleted, or its room) takes its files along, once the
+    deletion is committed: a rollback keeps both."""
+    names = [f.name for f in (instance.file, instance.thumbnail) if f]
+    storage = instance.file.storage
+
+    def remove() -> None:
+        for name in names:
+            storage.delete(name)
+
+    transaction.on_commit(remove, robust=True)
+
+
+DRAWN_ATTACHMENTS = models.Prefetch(
+    "attachments", queryset=Attachment.objects.order_by("pk"), to_attr="fetched_attachments"
+)

@@ -20,13 +20,15 @@ KEY_TAKEN = "This message's key was already used for another message; please sen
 
 class Post(NamedTuple):
     """One post: where, who, what, the key the page made when it was written (or None),
-    and the id of the message of the room it replies to (or None)."""
+    the id of the message of the room it replies to (or None), and whether files go with
+    it (rooms/uploads.py: then it may have no text)."""
 
     room: Room
     me: Identity
     text: str
     key: str | None = None
     reply_to: int | None = None
+    attached: bool = False
 
 
 def new_key() -> str:
@@ -35,7 +37,13 @@ def new_key() -> str:
 
 
 def post_message(
-    room: Room, me: Identity, text: str, key: str | None = None, reply_to: int | None = None
+    room: Room,
+    me: Identity,
+    text: str,
+    key: str | None = None,
+    reply_to: int | None = None,
+    *,
+    attached: bool = False,
 ) -> Message:
     """Count the message against its author's rate limit, then validate and store it.
 
@@ -43,7 +51,7 @@ def post_message(
     A key already stored in the room answers with that message (marked `repeated`,
     announced the first time and not again).
     """
-    result = post_messages([Post(room, me, text, key, reply_to)])[0]
+    result = post_messages([Post(room, me, text, key, reply_to, attached)])[0]
     if isinstance(result, ValidationError):
         raise result
     return result
@@ -58,12 +66,12 @@ def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationE
     is announced on commit, in the room's order.
     """
     posts = [Post(*post) for post in posts]
-    stored = stored_with_keys({(room.pk, key) for room, _, _, key, _ in posts if key})
+    stored = stored_with_keys({(room.pk, key) for room, _, _, key, *_ in posts if key})
     quoted = replied_to(posts)
     results: list[Message | ValidationError | None] = []
     first: dict[tuple[int, str], Message] = {}
     fresh: list[Message] = []
-    for room, me, text, key, reply_to in posts:
+    for room, me, text, key, reply_to, attached in posts:
         try:
             if key and (room.pk, key) in stored:
                 results.append(repeat_of(stored[room.pk, key], me, text))
@@ -80,6 +88,7 @@ def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationE
                     author_key=me.key,
                     key=key,
                     reply_to=quoted.get((room.pk, reply_to)),
+                    attached=attached,
                 )
                 if key:
                     first[room.pk, key] = message
@@ -91,7 +100,7 @@ def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationE
     for message in fresh:
         if (message.room_id, message.key) not in raced:  # else another process stored it
             events.emit(events.Posted(message))
-    for n, ((room, me, text, key, _), result) in enumerate(zip(posts, results, strict=True)):
+    for n, ((room, me, text, key, *_), result) in enumerate(zip(posts, results, strict=True)):
         ident = (room.pk, key)
         if ident in raced and (result is None or result is first.get(ident)):
             results[n] = repeat_of(raced[ident], me, text)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import files, views
 
 app_name = "rooms"
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("rooms/<slug:slug>/people/", views.mention_options, name="mention_options"),
     path("rooms/<slug:slug>/messages/<int:pk>/", views.message, name="message"),
     path("rooms/<slug:slug>/messages/<int:pk>/react/", views.react, name="react"),
+    path("rooms/<slug:slug>/uploads/", files.upload, name="upload"),
+    path("rooms/<slug:slug>/files/<str:token>/<str:name>", files.attachment, name="attachment"),
+    path("rooms/<slug:slug>/thumbnails/<str:token>/", files.thumbnail, name="thumbnail"),
     path("rooms/<slug:slug>/messages/<int:pk>/edit/", views.edit_message, name="edit_message"),
     path(
         "rooms/<slug:slug>/messages/<int:pk>/delete/", views.delete_message, name="delete_message"

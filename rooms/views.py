@@ -12,12 +12,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, members, mentions, reacting
+from . import editing, history, identity, limits, lobby, members, mentions, reacting, uploads
 from .broadcast import DrawnPage, draw_page, newest_page
-from .forms import LOOKS_TAKEN, AboutForm, JoinForm, MessageForm, SignupForm
+from .forms import LOOKS_TAKEN, AboutForm, ComposerForm, JoinForm, MessageForm, SignupForm
 from .live import presence
 from .models import AUTHOR_MAX_LENGTH, Message, Room
-from .posting import new_key, post_message
+from .posting import new_key
 from .templatetags.chat import mention_tag
 
 
@@ -97,7 +97,7 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         if drawn_for is not None:
             return not_sent(request, room, request.POST.get("message", ""))
         return to_join(room)
-    form = MessageForm(request.POST or None)
+    form = ComposerForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and not identity.drawn_for(drawn_for, me):
         # Sent from a page drawn for another name (changed in another tab): never post
@@ -105,15 +105,11 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         form.add_error("message", renamed_refusal(me))
         status = 409
     elif request.method == "POST" and form.is_valid():
-        # The plain-form path for pages without JavaScript (or without a socket).
+        # The plain-form path for pages without JavaScript (or without a socket), files too.
+        text, key = form.cleaned_data["message"], form.cleaned_data["key"]
         try:
-            message = post_message(
-                room,
-                me,
-                form.cleaned_data["message"],
-                form.cleaned_data["key"],
-                form.cleaned_data["reply_to"],
-            )
+            reply_to = form.cleaned_data["reply_to"]
+            message = uploads.post_with_files(room, me, text, key, form.attached, reply_to)
         except ValidationError as error:
             form.add_error("message", error.message_dict.get("body", error.messages))
             status = 429 if limits.is_rate_limited(error) else 400
@@ -234,7 +230,7 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
 def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Edit one's own message: the form (a page, or the fragment htmx opens in place),
     and the plain POST that stores the edit and shows it live to everyone."""
-    message = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    message = find_message(slug, pk)
     me = person(request)
     if me is None:
         return to_join(message.room)
@@ -270,7 +266,7 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Delete a message (one's own, or anyone's as staff): asks first, then the plain
     POST leaves a tombstone and shows it live to everyone."""
-    message = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    message = find_message(slug, pk)
     me = identity.identify(request.session, request.user)
     if request.method == "POST":
         try:
@@ -300,6 +296,12 @@ def refuse(request, message: Message, title: str, reason: str, status: int) -> H
     return render(request, "rooms/message_change.html", context, status=status)
 
 
+def find_message(slug: str, pk: int) -> Message:
+    """A message of the room at `slug`, with all it is drawn with (its page shows it)."""
+    drawn = Message.objects.drawn().select_related("room")
+    return get_object_or_404(drawn, pk=pk, room__slug=slug)
+
+
 @require_GET
 def message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """A message's own address: the room opened at it, with what was said around it."""
@@ -311,9 +313,7 @@ def message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """React to a message: the picker (a page, or opened inside the message by htmx), and
     the plain POST that gives or takes back a reaction and shows it live to everyone."""
-    message = get_object_or_404(
-        Message.objects.drawn().select_related("room"), pk=pk, room__slug=slug
-    )
+    message = find_message(slug, pk)
     me = person(request)
     if me is None:
         return to_join(message.room)

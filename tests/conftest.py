@@ -91,6 +91,8 @@ def server_env(tmp_path_factory):
     from .servers import manage, prepare_database, server_environment
 
     env = server_environment(prepare_database(tmp_path_factory.mktemp("servers")))
+    # Files sent in browser tests are stored here, not in the project's media folder.
+    env["MEDIA_ROOT"] = str(tmp_path_factory.mktemp("media"))
     manage(env, "collectstatic", "--noinput")
     manage(env, "migrate", "--noinput")
     return env

@@ -102,9 +102,11 @@ def test_a_page_is_one_keyset_query_never_offset(room):
     assert [m.seq for m in page.messages] == list(range(1, 40))
     assert page.older is None
     assert page.newer == 39
-    # The page by keyset, then the page's reactions by its ids: never a query per message.
-    assert len(queries.captured_queries) == 2
-    sql, reactions = (query["sql"].upper() for query in queries.captured_queries)
+    # The page by keyset, then the page's files and its reactions by its ids: never a
+    # query per message.
+    assert len(queries.captured_queries) == 3
+    sql, files, reactions = (query["sql"].upper() for query in queries.captured_queries)
+    assert "ROOMS_ATTACHMENT" in files and "OFFSET" not in files
     assert "OFFSET" not in sql
     assert '"SEQ" <' in sql
     assert "ROOMS_REACTION" in reactions and "OFFSET" not in reactions
@@ -126,8 +128,8 @@ def test_a_joined_room_page_of_50_messages_reads_only_the_room_once_drawn(joined
     with CaptureQueriesContext(connection) as queries:
         page = joined.get(url).content.decode()
     assert bodies(page) == [f"message {n}" for n in range(72, 122)]
-    # The room, its newest page, and that page's reactions.
-    assert len(queries.captured_queries) == 3, [q["sql"] for q in queries.captured_queries]
+    # The room, its newest page, and that page's files and reactions.
+    assert len(queries.captured_queries) == 4, [q["sql"] for q in queries.captured_queries]
 
 
 @pytest.mark.django_db

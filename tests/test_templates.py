@@ -14,7 +14,7 @@ from rooms.identity import Identity
 from rooms.live.presence import Here, Person
 from rooms.lobby import Card
 from rooms.mentions import Candidate
-from rooms.models import Message, Reaction, Room
+from rooms.models import Attachment, Message, Reaction, Room
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -23,6 +23,10 @@ TEMPLATES = Path(settings.BASE_DIR) / "templates"
 def sample(db):
     room = Room.objects.for_name("Sample <Room>")
     message = room.post("ada <3", "hello & <welcome>")
+    # A picture and a file on it (rooms/_attachments.html), their names as typed.
+    picture = {"thumbnail": "t", "width": 480, "height": 240, "content_type": "image/png"}
+    Attachment.objects.create(message=message, file="p", name="cat <1>.png", size=9, **picture)
+    Attachment.objects.create(message=message, file="f", name="a&b.pdf", size=2048)
     Reaction.objects.create(message=message, text="<b>", author="bob <i>", author_key="guest.b")
     message = room.messages.drawn().get(pk=message.pk)
     request = RequestFactory().get("/")
