@@ -1,11 +1,13 @@
 """What people see in a real Chromium, against a real server process."""
 
+import io
 import os
 import re
 import signal
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 from .pages import bodies, enter, log, say, serious_violations
@@ -197,32 +199,66 @@ def test_keyboard_alone_joins_and_sends_with_visible_focus(browser, server):
     expect(log(page)).to_contain_text("typed, never clicked")
 
 
+def sunset(width: int = 720, height: int = 300) -> bytes:
+    """A picture to share: a sky fading into a sea, and a sun."""
+    sky = Image.linear_gradient("L").resize((width, height)).convert("RGB")
+    picture = Image.merge(
+        "RGB",
+        [
+            band.point(lambda v, k=k: int(v * k))
+            for k, band in zip((0.95, 0.55, 0.35), sky.split(), strict=True)
+        ],
+    )
+    draw = ImageDraw.Draw(picture)
+    draw.ellipse(
+        (width // 2 - 50, height // 2 - 50, width // 2 + 50, height // 2 + 50), fill=(255, 214, 102)
+    )
+    draw.rectangle((0, height * 2 // 3, width, height), fill=(27, 73, 101))
+    out = io.BytesIO()
+    picture.save(out, format="PNG")
+    return out.getvalue()
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
-    size = {"width": 900, "height": 560}
-    ada = enter(
-        browser, server, f"Django Girls {scheme}", "ada", color_scheme=scheme, viewport=size
+    size = {"width": 900, "height": 860}
+    room = f"Django Girls {scheme}"
+    ada = enter(browser, server, room, "ada", color_scheme=scheme, viewport=size)
+    bob = enter(browser, server, room, "bob", color_scheme=scheme, viewport=size)
+    say(ada, "Hi! Is this the WebSocket workshop?")
+    say(ada, "I brought questions.")
+    expect(log(bob).locator(".message")).to_have_count(2)
+    # Bob answers the first, with a quote of it; both react to his answer.
+    first = log(bob).locator(".message", has_text="WebSocket workshop").first
+    first.get_by_role("link", name="Reply to this message").click()
+    expect(bob.locator("#composer-reply")).to_contain_text("Replying to")
+    say(bob, "It is. Messages show up for everyone at once.")
+    say(bob, "A few lines in one message:\nShift+Enter starts a new line,\nEnter sends.")
+    expect(log(ada).locator(".message")).to_have_count(4)
+    answer = log(ada).locator(".message", has_text="everyone at once")
+    answer.get_by_role("button", name="React to this message").click()
+    answer.get_by_role("button", name="🎉", exact=True).click()
+    expect(answer.locator(".reaction__button")).to_have_text(["🎉 1"])
+    log(bob).locator(".message", has_text="everyone at once").locator(".reaction").click()
+    expect(answer.locator(".reaction__button")).to_have_text(["🎉 2"])
+    # A picture, and formatting.
+    bob.get_by_label("Attach files").set_input_files(
+        {"name": "sunset.png", "mimeType": "image/png", "buffer": sunset()}
     )
-    bob = enter(
-        browser, server, f"Django Girls {scheme}", "bob", color_scheme=scheme, viewport=size
-    )
-    lines = [
-        (ada, "Hi! Is this the WebSocket workshop?"),
-        (ada, "I brought questions."),
-        (bob, "It is. Messages show up for everyone at once."),
-        (bob, "A few lines in one message:\nShift+Enter starts a new line,\nEnter sends."),
-        (ada, "And <b>HTML</b> stays plain text, while **bold**, _italic_ and `code` work."),
-        (bob, "Reload the page: the history is still here."),
-    ]
-    for count, (page, text) in enumerate(lines, 1):
-        say(page, text)
-        expect(log(ada).locator(".message")).to_have_count(count)
+    say(bob, "The view from the venue:")
+    expect(log(ada).locator("img.attachment__thumbnail")).to_have_count(1)
+    say(ada, "And <b>HTML</b> stays plain text, while **bold**, _italic_ and `code` work.")
+    expect(log(ada).locator(".message")).to_have_count(6)
+    image = log(ada).locator("img.attachment__thumbnail")
+    expect(image).to_have_attribute("width", "480")
+    ada.wait_for_function("() => document.querySelector('img.attachment__thumbnail').complete")
     expect(log(ada).locator("strong")).to_have_text("bold")
     ada.get_by_role("combobox", name="Message").blur()
+    ada.mouse.move(0, 0)  # no message pointed at: its actions stay hidden
     target = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path
     target.mkdir(parents=True, exist_ok=True)
     path = target / f"screenshot-{scheme}.png"
-    ada.screenshot(path=path)
+    ada.screenshot(path=path, animations="disabled")
     assert path.stat().st_size > 10_000
 
 

@@ -375,6 +375,28 @@ def test_the_upload_address_answers_with_the_error_line(joined, settings, media)
     assert "a file can be at most 10\xa0bytes" in html.unescape(refused.content.decode())
 
 
+def test_a_picture_may_answer_a_message_and_quotes_it(joined, room):
+    original = room.post("bob", "show me the cat", author_key="guest.bob")
+    for url in (UPLOADS, ROOM):  # with JavaScript, and the plain form
+        response = joined.post(
+            url,
+            {"message": "", "key": new_key(), "files": [upload("cat.png", png(60, 40))]}
+            | {"reply_to": str(original.pk)},
+        )
+        assert response.status_code in (200, 303)
+    replies = room.messages.filter(reply_to=original)
+    assert replies.count() == 2 and Attachment.objects.count() == 2
+    page = room_page(joined)
+    assert page.count(f'data-quote="message-{original.pk}"') == 2
+    refused = joined.post(
+        UPLOADS,
+        {"message": "", "key": new_key(), "files": [upload("cat.png", png(60, 40))]}
+        | {"reply_to": str(original.pk + 99)},
+    )
+    assert refused.status_code == 400 and "not in this room" in refused.content.decode()
+    assert Attachment.objects.count() == 2
+
+
 def test_the_upload_address_refuses_a_post_too_big_to_read(joined, settings):
     settings.PARLEY_UPLOAD_MAX_BYTES = 10
     response = send(joined, "hi", upload("big.txt", b"x" * 2_000_000), url=UPLOADS)
