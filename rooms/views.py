@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import push_url
+from django_htmx.http import push_url, reswap, retarget
 
 from . import about as room_about
 from . import editing, history, identity, limits, lobby, members, mentions, reacting, uploads
@@ -136,9 +136,11 @@ def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
 
 def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
     reply = replying_to(request, room, form)
-    if request.htmx and request.htmx.target == "composer-reply":
-        # A message's Reply button (or Cancel): just what goes above the box.
-        return render(request, "rooms/_composer_reply.html", {"room": room, "reply": reply})
+    if request.htmx and request.method == "GET" and "reply" in request.GET:
+        # A message's Reply button (a boosted form aimed at the message) or Cancel: just
+        # what goes above the box, and there.
+        drawn = render(request, "rooms/_composer_reply.html", {"room": room, "reply": reply})
+        return push_url(reswap(retarget(drawn, "#composer-reply"), "outerHTML"), False)
     page = history_page(request, room)
     if request.htmx and request.method == "GET" and "before" in request.GET:
         # The history loader: just the older messages and the next loader.

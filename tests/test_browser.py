@@ -230,7 +230,7 @@ def test_screenshot_of_two_people_chatting(browser, server, scheme, tmp_path):
     expect(log(bob).locator(".message")).to_have_count(2)
     # Bob answers the first, with a quote of it; both react to his answer.
     first = log(bob).locator(".message", has_text="WebSocket workshop").first
-    first.get_by_role("link", name="Reply to this message").click()
+    first.get_by_role("button", name="Reply to this message").click()
     expect(bob.locator("#composer-reply")).to_contain_text("Replying to")
     say(bob, "It is. Messages show up for everyone at once.")
     say(bob, "A few lines in one message:\nShift+Enter starts a new line,\nEnter sends.")

@@ -75,14 +75,14 @@ def test_reactions_quotes_the_picker_and_the_reply_bar_are_accessible(browser, s
     say(ada, "first")
     react(ada, "first", "👍")
     expect(chip(ada, "first", "👍")).to_have_text("👍 1")
-    message(ada, "first").get_by_role("link", name="Reply to this message").click()
+    message(ada, "first").get_by_role("button", name="Reply to this message").click()
     expect(ada.locator("#composer-reply")).to_contain_text("Replying to")
     say(ada, "second")
     expect(message(ada, "second").locator(".quote")).to_be_visible()
     # The picker open in one message, a reply being written under the other.
     message(ada, "second").get_by_role("button", name="React to this message").click()
     expect(ada.get_by_label("Or a few words")).to_be_visible()
-    message(ada, "first").get_by_role("link", name="Reply to this message").click()
+    message(ada, "first").get_by_role("button", name="Reply to this message").click()
     expect(ada.locator("#composer-reply")).to_contain_text("Replying to")
     assert serious_violations(ada) == []
 
@@ -93,7 +93,7 @@ def test_a_reply_quotes_its_original_which_a_click_brings_into_view(browser, ser
     say(ada, "who has the projector key?")
     say(ada, "and the remote")
     expect(bodies(bob)).to_have_count(2)
-    message(bob, "projector").get_by_role("link", name="Reply to this message").click()
+    message(bob, "projector").get_by_role("button", name="Reply to this message").click()
     bar = bob.locator("#composer-reply")
     expect(bar).to_contain_text("Replying to ada who has the projector key?")
     box = bob.get_by_role("combobox", name="Message")
@@ -107,7 +107,7 @@ def test_a_reply_quotes_its_original_which_a_click_brings_into_view(browser, ser
     say(bob, "and the remote is on the shelf")
     expect(message(ada, "on the shelf").locator(".quote")).to_have_count(0)
     # Escape drops a reply being written, and keeps the text.
-    message(bob, "on the shelf").get_by_role("link", name="Reply to this message").click()
+    message(bob, "on the shelf").get_by_role("button", name="Reply to this message").click()
     expect(bar).to_contain_text("Replying to bob and the remote is on the shelf")
     box.fill("never mind")
     box.press("Escape")
@@ -176,7 +176,7 @@ def test_reactions_and_replies_work_without_javascript(browser, server):
     # Back in the room; ada saw it live.
     expect(chip(plain, "anyone here?", "👀")).to_have_text("👀 1")
     expect(chip(ada, "anyone here?", "👀")).to_have_text("👀 1")
-    message(plain, "anyone here?").get_by_role("link", name="Reply to this message").click()
+    message(plain, "anyone here?").get_by_role("button", name="Reply to this message").click()
     expect(plain.locator("#composer-reply")).to_contain_text("Replying to ada anyone here?")
     say(plain, "yes, me")
     for page in (ada, plain):

@@ -229,15 +229,23 @@ def test_a_refused_plain_reply_keeps_the_text_and_the_reply(joined, room):
     assert room.messages.count() == 1
 
 
-def test_htmx_gets_the_reply_bar_alone_and_cancel_empties_it(joined, room):
+def test_htmx_gets_the_reply_bar_alone_aimed_above_the_box_and_cancel_empties_it(joined, room):
     original = said(room, BOB, "question")
-    headers = {"HX-Request": "true", "HX-Target": "composer-reply"}
+    # Reply is a button of the message's boosted form, aimed at the message's form slot:
+    # the answer says where it goes instead.
+    headers = {"HX-Request": "true", "HX-Target": f"message-form-{original.pk}"}
     bar = joined.get(f"/rooms/django-girls/?reply={original.pk}", headers=headers)
+    assert bar["HX-Retarget"] == "#composer-reply" and bar["HX-Reswap"] == "outerHTML"
+    assert bar["HX-Push-Url"] == "false"
     html = bar.content.decode().strip()
     assert html.startswith('<div id="composer-reply"') and "<!doctype" not in html
     assert f'name="reply_to" value="{original.pk}"' in html and "Cancel" in html
-    empty = joined.get("/rooms/django-girls/", headers=headers).content.decode().strip()
+    cancel = {"HX-Request": "true", "HX-Target": "composer-reply"}
+    empty = joined.get("/rooms/django-girls/?reply=", headers=cancel).content.decode().strip()
     assert empty == '<div id="composer-reply" class="composer__reply"></div>'
+    # Without htmx the same address is the room page, the reply above its box.
+    page = joined.get(f"/rooms/django-girls/?reply={original.pk}").content.decode()
+    assert "<!doctype html>" in page and f'name="reply_to" value="{original.pk}"' in page
 
 
 def test_every_message_links_to_its_own_address(joined, room):
