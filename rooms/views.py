@@ -137,10 +137,7 @@ def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
 def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpResponse:
     reply = replying_to(request, room, form)
     if request.htmx and request.method == "GET" and "reply" in request.GET:
-        # A message's Reply button (a boosted form aimed at the message) or Cancel: just
-        # what goes above the box, and there.
-        drawn = render(request, "rooms/_composer_reply.html", {"room": room, "reply": reply})
-        return push_url(reswap(retarget(drawn, "#composer-reply"), "outerHTML"), False)
+        return reply_bar(request, room, reply)  # Cancel: the bar emptied
     page = history_page(request, room)
     if request.htmx and request.method == "GET" and "before" in request.GET:
         # The history loader: just the older messages and the next loader.
@@ -304,13 +301,6 @@ def find_message(slug: str, pk: int) -> Message:
     return get_object_or_404(drawn, pk=pk, room__slug=slug)
 
 
-@require_GET
-def message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """A message's own address: the room opened at it, with what was said around it."""
-    found = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
-    return redirect(f"{found.room.get_absolute_url()}?at={found.seq}#message-{found.pk}")
-
-
 @require_http_methods(["GET", "HEAD", "POST"])
 def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """React to a message: the picker (a page, or opened inside the message by htmx), and
@@ -335,6 +325,38 @@ def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         return refuse(request, message, "React to a message", reacting.DELETED, 410)
     context = {"message": message, "picker": reacting.PICKER, "value": value, "error": error}
     return change_page(request, "React to a message", "rooms/_message_react.html", context, status)
+
+
+def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Reply to a message: what goes above the box (htmx), or the room with it there."""
+    found = find_message(slug, pk)
+    if person(request) is None:
+        return to_join(found.room)
+    if request.htmx:
+        return reply_bar(request, found.room, found)
+    return redirect(f"{found.room.get_absolute_url()}?reply={found.pk}#composer-reply")
+
+
+def reply_bar(request: HttpRequest, room: Room, reply: Message | None) -> HttpResponse:
+    """What goes above the box, sent there whichever element asked (a message's Reply is
+    a button of the message's boosted form, aimed inside the message)."""
+    drawn = render(request, "rooms/_composer_reply.html", {"room": room, "reply": reply})
+    return push_url(reswap(retarget(drawn, "#composer-reply"), "outerHTML"), False)
+
+
+# A message's actions start at its own address: each button of rooms/_message_actions.html
+# sends ?do=<its name>, so a message carries one address for all of them.
+MESSAGE_ACTIONS = {"reply": reply, "react": react, "edit": edit_message, "delete": delete_message}
+
+
+@require_GET
+def message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """A message's own address: the room opened at it, with what was said around it; with
+    ?do=, where one of its actions starts (the reply, reaction, edit or delete form)."""
+    if (action := MESSAGE_ACTIONS.get(request.GET.get("do", ""))) is not None:
+        return action(request, slug, pk)
+    found = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    return redirect(f"{found.room.get_absolute_url()}?at={found.seq}#message-{found.pk}")
 
 
 @require_http_methods(["GET", "HEAD", "POST"])

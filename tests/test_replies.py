@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 
 from rooms import editing, history, posting, reacting
 from rooms.broadcast import draw_message, draw_page
-from rooms.identity import Identity
+from rooms.identity import GUEST_KEY, Identity
 from rooms.models import Message, Room
 
 from .helpers import box_text, frame, joined, make_room, next_is, receive_message
@@ -234,7 +234,7 @@ def test_htmx_gets_the_reply_bar_alone_aimed_above_the_box_and_cancel_empties_it
     # Reply is a button of the message's boosted form, aimed at the message's form slot:
     # the answer says where it goes instead.
     headers = {"HX-Request": "true", "HX-Target": f"message-form-{original.pk}"}
-    bar = joined.get(f"/rooms/django-girls/?reply={original.pk}", headers=headers)
+    bar = joined.get(f"{original.get_absolute_url()}?do=reply", headers=headers)
     assert bar["HX-Retarget"] == "#composer-reply" and bar["HX-Reswap"] == "outerHTML"
     assert bar["HX-Push-Url"] == "false"
     html = bar.content.decode().strip()
@@ -243,9 +243,29 @@ def test_htmx_gets_the_reply_bar_alone_aimed_above_the_box_and_cancel_empties_it
     cancel = {"HX-Request": "true", "HX-Target": "composer-reply"}
     empty = joined.get("/rooms/django-girls/?reply=", headers=cancel).content.decode().strip()
     assert empty == '<div id="composer-reply" class="composer__reply"></div>'
-    # Without htmx the same address is the room page, the reply above its box.
-    page = joined.get(f"/rooms/django-girls/?reply={original.pk}").content.decode()
+    # Without htmx the same button opens the room page, the reply above its box.
+    plain = joined.get(f"{original.get_absolute_url()}?do=reply")
+    assert plain["Location"] == f"/rooms/django-girls/?reply={original.pk}#composer-reply"
+    page = joined.get(plain["Location"]).content.decode()
     assert "<!doctype html>" in page and f'name="reply_to" value="{original.pk}"' in page
+
+
+@pytest.mark.parametrize(
+    ("action", "shown"),
+    [("react", "Or a few words"), ("edit", "Edit your message"), ("delete", "for everyone")],
+)
+def test_each_action_starts_at_the_messages_own_address(joined, room, action, shown):
+    """Every message carries one address: its buttons ask it for their form (?do=)."""
+    session = joined.session
+    session[GUEST_KEY] = ADA.key.removeprefix("guest.")  # the joined browser is ADA
+    session.save()
+    message = said(room, ADA, "mine")
+    page = joined.get(f"{message.get_absolute_url()}?do={action}")
+    assert page.status_code == 200 and shown in page.content.decode()
+    fragment = joined.get(f"{message.get_absolute_url()}?do={action}", headers={"HX-Request": "true"})
+    assert "<!doctype" not in fragment.content.decode() and fragment["HX-Push-Url"] == "false"
+    # Anything else there is the room opened at the message.
+    assert joined.get(f"{message.get_absolute_url()}?do=nonsense").status_code == 302
 
 
 def test_every_message_links_to_its_own_address(joined, room):
