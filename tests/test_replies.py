@@ -260,9 +260,10 @@ def test_each_action_starts_at_the_messages_own_address(joined, room, action, sh
     session[GUEST_KEY] = ADA.key.removeprefix("guest.")  # the joined browser is ADA
     session.save()
     message = said(room, ADA, "mine")
-    page = joined.get(f"{message.get_absolute_url()}?do={action}")
+    url = f"{message.get_absolute_url()}?do={action}"
+    page = joined.get(url)
     assert page.status_code == 200 and shown in page.content.decode()
-    fragment = joined.get(f"{message.get_absolute_url()}?do={action}", headers={"HX-Request": "true"})
+    fragment = joined.get(url, headers={"HX-Request": "true"})
     assert "<!doctype" not in fragment.content.decode() and fragment["HX-Push-Url"] == "false"
     # Anything else there is the room opened at the message.
     assert joined.get(f"{message.get_absolute_url()}?do=nonsense").status_code == 302
