@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST, require_safe
 from . import identity, limits
 from .forms import ComposerForm
 from .models import Attachment, Room
+from .posting import new_key
 from .uploads import post_with_files
 from .views import person, renamed_refusal
 
@@ -79,7 +80,9 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     except ValidationError as error:
         reasons = " ".join(error.message_dict.get("body", error.messages))
         return answer(request, reasons, key, 429 if limits.is_rate_limited(error) else 400)
-    return answer(request, "", key, 200)
+    # Stored: the box made ready for the next message, by the server's own partials.
+    context = {"error": "", "key": key, "room": room, "message_key": new_key()}
+    return render(request, "rooms/_composer_sent.html", context)
 
 
 def find(slug: str, token: str) -> Attachment:

@@ -52,6 +52,7 @@ def test_a_chosen_picture_goes_over_http_and_shows_live_for_the_other(browser, s
     assert loaded(picture(bob, "cat.png"))
     # Sent: the box, the files and their names are cleared for the next message.
     expect(box(ada)).to_have_value("")
+    expect(box(ada)).to_be_focused()
     expect(ada.get_by_role("list", name="Files to send")).to_be_hidden()
     assert ada.get_by_label("Attach files").evaluate("input => input.files.length") == 0
     # A message without files still goes over the socket, as before.

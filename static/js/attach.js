@@ -5,30 +5,27 @@
 // plain multipart way.
 (() => {
   const composer = document.querySelector(".room .composer[data-upload]");
-  const input = composer?.elements.files;
-  const chosen = document.getElementById("composer-chosen");
-  if (!input || !chosen) return;
+  if (!composer?.elements.files) return;
+  // Looked up each time: the answer to a message with files draws them anew.
+  const input = () => composer.elements.files;
+  const chosen = () => document.getElementById("composer-chosen");
+  const offline = document.getElementById("unsent-offline").content.textContent.trim();
   // Looked up each time: a refused message comes back in a new box (pushed by the server).
   const box = () => document.getElementById("message-input");
   // The Send button skips the browser's own check so that, without JavaScript, a picture
   // may go alone; here the check is back, and follows what is chosen (show()).
   composer.querySelector("[formnovalidate]")?.toggleAttribute("formnovalidate", false);
 
-  function newKey() {
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
-  }
-
   // The names of the files chosen, under the box; a picture alone is a message, so the
   // box may be empty while there are any.
   function show() {
-    const files = Array.from(input.files);
-    chosen.replaceChildren(...files.map((file) => {
+    const files = Array.from(input().files);
+    chosen().replaceChildren(...files.map((file) => {
       const item = document.createElement("li");
       item.textContent = file.name; // a name is text, never markup
       return item;
     }));
-    chosen.hidden = files.length === 0;
+    chosen().hidden = files.length === 0;
     box().required = files.length === 0;
   }
 
@@ -36,12 +33,11 @@
   // whole, so a new one is made of both.
   function add(files) {
     const all = new DataTransfer();
-    for (const file of [...input.files, ...files]) all.items.add(file);
-    input.files = all.files;
+    for (const file of [...input().files, ...files]) all.items.add(file);
+    input().files = all.files;
     show();
   }
 
-  input.addEventListener("change", show);
   composer.addEventListener("paste", (event) => {
     const data = event.clipboardData;
     if (!data?.files.length) return;
@@ -61,39 +57,27 @@
   });
 
   // Listening on window, capturing, comes before outbox.js (on document): with files
-  // chosen this sends, and the socket never sees the message.
-  addEventListener("submit", async (event) => {
-    if (event.target !== composer || !input.files.length) return;
+  // chosen, htmx posts the form over HTTP and the socket never sees the message. The answer
+  // is the error line; once stored it comes with the box made ready for the next message
+  // (rooms/_composer_sent.html), and a refusal (4xx) leaves the text and files to send again.
+  addEventListener("submit", (event) => {
+    if (event.target !== composer || !input().files.length) return;
     event.preventDefault();
     event.stopPropagation();
-    if (composer.getAttribute("aria-busy") === "true") return; // one upload at a time
-    composer.setAttribute("aria-busy", "true");
-    const error = document.getElementById("composer-error");
-    let reason;
-    try {
-      const response = await fetch(composer.dataset.upload, {
-        method: "POST", body: new FormData(composer), credentials: "same-origin",
-      });
-      // The answer is the error line (rooms/_composer_error.html): empty when stored.
-      const answer = new DOMParser().parseFromString(await response.text(), "text/html");
-      const text = answer.getElementById("composer-error")?.textContent.trim();
-      reason = response.ok ? "" : text || `Not sent (the server answered ${response.status}).`;
-    } catch {
-      // It may have been stored: sending again keeps its key, so it is never stored twice.
-      reason = "Not sent: the connection failed. Send it again in a moment.";
-    } finally {
-      composer.removeAttribute("aria-busy");
-    }
-    error.textContent = reason;
-    // Refused: the text and the files stay, to change and send again.
-    if (reason) return;
-    box().value = "";
-    input.value = "";
-    document.getElementById("composer-reply")?.replaceChildren(); // it went with this one
-    composer.elements.key.value = newKey(); // the next message is another one
-    show();
-    box().focus();
+    htmx.ajax("POST", composer.dataset.upload,
+      { source: composer, target: "#composer-error", swap: "outerHTML" });
   }, true);
+  composer.addEventListener("htmx:beforeSwap", (event) => {
+    if (event.detail.target.id === "composer-error") event.detail.shouldSwap = true;
+  });
+  // No answer at all: it may have been stored; sending again keeps its key.
+  composer.addEventListener("htmx:sendError", () => {
+    document.getElementById("composer-error").textContent = offline;
+  });
+  composer.addEventListener("htmx:afterSettle", (event) => {
+    if (event.target === composer) box().focus(); // the new, empty box
+  });
+  composer.addEventListener("change", (event) => { if (event.target === input()) show(); });
 
   show();
 })();
