@@ -169,6 +169,7 @@ def test_reactions_and_replies_work_without_javascript(browser, server):
     ada = enter(browser, server, "Plain Talk", "ada")
     plain = enter(browser, server, "Plain Talk", "nojs", java_script_enabled=False)
     say(ada, "anyone here?")
+    expect(message(ada, "anyone here?")).to_be_visible()  # stored, so the reload has it
     plain.reload()
     message(plain, "anyone here?").get_by_role("button", name="React to this message").click()
     expect(plain.get_by_role("heading", level=1)).to_have_text("React to a message")

@@ -33,6 +33,9 @@ def test_a_send_with_the_server_down_stays_on_the_page_and_goes_once_it_is_back(
         room_url = ada.url
         say(ada, "before")
         expect(bodies(ada)).to_have_text(["before"])
+        # The server's answer to it (its key under the box) may come just after the
+        # message itself: only once it is in does the tab count it as sent.
+        expect(ada.locator("#composer-error")).to_have_attribute("data-key", re.compile(r"\w"))
         own.stop()
         expect(ada.locator(".room")).to_have_attribute("data-connection", "closed")
 

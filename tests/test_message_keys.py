@@ -263,7 +263,7 @@ async def test_a_message_without_a_key_still_posts():
 
 # The plain form (no JavaScript).
 
-KEY_FIELD = re.compile(r'<input type="hidden" name="key" value="([A-Za-z0-9_-]{16,64})"')
+KEY_FIELD = re.compile(r'<input type="hidden"[^>]* name="key" value="([A-Za-z0-9_-]{16,64})"')
 
 
 def test_every_page_draws_a_fresh_key_into_the_form(joined, room):
