@@ -54,7 +54,7 @@ def test_the_room_page_and_the_home_page_have_a_search_box(joined, rooms):
     assert 'aria-label="Search this room"' in room_page
     home = joined.get("/").content.decode()
     assert 'role="search" method="get" action="/search/"' in home
-    assert 'aria-label="Search every room"' in home
+    assert 'aria-label="Search all messages"' in home
 
 
 def test_htmx_gets_the_results_alone(client, rooms):
