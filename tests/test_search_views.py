@@ -49,12 +49,13 @@ def test_a_room_search_keeps_to_the_room(joined, rooms):
 
 
 def test_the_room_page_and_the_home_page_have_a_search_box(joined, rooms):
-    room_page = joined.get("/rooms/django-girls/").content.decode()
-    assert 'role="search" method="get" action="/rooms/django-girls/search/"' in room_page
-    assert 'aria-label="Search this room"' in room_page
-    home = joined.get("/").content.decode()
-    assert 'role="search" method="get" action="/search/"' in home
-    assert 'aria-label="Search all messages"' in home
+    for page, action, label in (
+        ("/rooms/django-girls/", "/rooms/django-girls/search/", "Search this room"),
+        ("/", "/search/", "Search all messages"),
+    ):
+        html = joined.get(page).content.decode()
+        assert f'role="search" method="get" action="{action}"' in html
+        assert f'aria-label="{label}"' in html
 
 
 def test_htmx_gets_the_results_alone(client, rooms):
