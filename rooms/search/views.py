@@ -18,17 +18,16 @@ from .query import clean
 
 @require_GET
 def everywhere(request: HttpRequest) -> HttpResponse:
-    return answer(request, None)
+    return answer(request, identity.identify(request.session, request.user), None)
 
 
 @require_GET
 def in_room(request: HttpRequest, slug: str) -> HttpResponse:
     me = identity.identify(request.session, request.user)
-    return answer(request, get_object_or_404(visible_rooms(me), slug=slug))
+    return answer(request, me, get_object_or_404(visible_rooms(me), slug=slug))
 
 
-def answer(request: HttpRequest, room: Room | None) -> HttpResponse:
-    me = identity.identify(request.session, request.user)
+def answer(request: HttpRequest, me: identity.Identity | None, room: Room | None) -> HttpResponse:
     text = clean(request.GET.get("q", "")).strip()
     results, refusal = None, None
     if text:
