@@ -172,6 +172,7 @@ RATE_LIMITS_PER_ADDRESS = env_rates(
         "join": (20, 60),
         "signup": (5, 3600),
         "upload": (60, 60),  # messages with files
+        "search": (120, 10),
     },
 )
 

@@ -25,6 +25,8 @@ LIMITS = {
     "reaction": (10, 10, "Slow down: at most 10 reactions every 10 seconds."),
     # Files cost storage and a picture's processing: fewer than plain messages.
     "upload": (10, 60, "Slow down: at most 10 messages with files a minute. Try again soon."),
+    # Results follow typing (a search a pause), so a fast typist makes a few a second.
+    "search": (30, 10, "Slow down: at most 30 searches every 10 seconds. Try again in a moment."),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
@@ -42,6 +44,7 @@ ADDRESS_REFUSALS = {
     "join": "Too many joins from your address. Wait a minute and try again.",
     "signup": "Too many sign-ups from your address. Try again later.",
     "upload": "Too many files sent from your address. Try again in a minute.",
+    "search": "Too many searches from your address. Try again in a moment.",
 }
 
 

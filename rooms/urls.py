@@ -1,6 +1,7 @@
 from django.urls import path
 
 from . import files, views
+from .search import views as search
 
 app_name = "rooms"
 
@@ -20,4 +21,6 @@ urlpatterns = [
     ),
     path("room/<str:room_name>/<str:username>/", views.workshop_room, name="workshop_room"),
     path("accounts/signup/", views.signup, name="signup"),
+    path("search/", search.everywhere, name="search"),
+    path("rooms/<slug:slug>/search/", search.in_room, name="search_room"),
 ]

@@ -15,6 +15,7 @@ from rooms.live.presence import Here, Person
 from rooms.lobby import Card
 from rooms.mentions import Candidate
 from rooms.models import Attachment, Message, Reaction, Room
+from rooms.search import search
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
@@ -65,6 +66,9 @@ def sample(db):
         "quoted": message,
         "reply": message,
         "picker": reacting.PICKER,
+        "q": "hello <",
+        "results": search("hello"),
+        "hit": search("hello").hits[0],
     }
 
 
