@@ -55,7 +55,7 @@ def fill(count: int) -> int:
     body = "'message ' || g || ': ' || '" + "the quick brown fox jumps over the lazy dog " * 2 + "'"
     columns = "room_id, seq, revision, author, author_key, guest, body, created"
     values = f"%s, g, g, 'bench', '', true, {body}, CURRENT_TIMESTAMP"
-    insert = f"INSERT INTO rooms_message ({columns}) SELECT {values} FROM ({numbers}) n"  # noqa: S608
+    insert = f"INSERT INTO rooms_message ({columns}) SELECT {values} FROM ({numbers}) n"
     with connection.cursor() as cursor:
         cursor.execute(insert, [room.pk, count])
         cursor.execute("ANALYZE")

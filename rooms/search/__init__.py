@@ -52,14 +52,17 @@ def search(
     query = parse(text)
     if not query.searchable:
         return Results(query)
-    found = Message.objects.filter(BACKENDS[connection.vendor].matches(query))
-    found = found.filter(deleted__isnull=True).select_related("room").order_by("-pk")
-    if rooms is not None:
-        found = found.filter(room__in=rooms)
+    scope = rooms
+    if rooms is not None and not isinstance(rooms, QuerySet):
+        scope = Room.objects.filter(pk__in=[room.pk for room in rooms])
+    # One more than shown tells whether there is an older page, without a COUNT.
+    matches = BACKENDS[connection.vendor].matches(query, scope, before, limit + 1)
+    found = Message.objects.filter(matches, deleted__isnull=True)
+    if scope is not None:
+        found = found.filter(room__in=scope)
     if before is not None:
         found = found.filter(pk__lt=before)
-    # One more than shown tells whether there is an older page, without a COUNT.
-    rows = list(found[: limit + 1])
+    rows = list(found.select_related("room").order_by("-pk")[: limit + 1])
     hits = [Hit(message, excerpt(message.body, query.words)) for message in rows[:limit]]
     older = hits[-1].message.pk if len(rows) > limit else None
     return Results(query, hits, older)

@@ -2,14 +2,18 @@
 can see through.
 
 Plain words must all match; "quoted words" must match side by side; -word (or -"quoted
-words") leaves out messages that have them. Every word matches as a prefix ("deplo" finds
-"deployment"), so results keep up with typing. Each backend renders a Query into its own
-syntax from words made only of letters and digits: no quote, operator or bracket a person
-typed ever reaches a database's query parser.
+words") leaves out messages that have them. Words match whole, but for the last word
+wanted, which matches as a prefix ("deplo" finds "deployment"), so results keep up with
+typing. Only one: a prefix makes the index read every word it starts, and one such read
+keeps a search of a million messages in milliseconds (benchmarks/search.py).
+
+Each backend renders a Query into its own syntax from words made only of letters and
+digits: no quote, operator or bracket a person typed ever reaches a database's query parser.
 """
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 # Longer text is cut here, and only the first terms count: a search stays one cheap query.
@@ -27,10 +31,16 @@ Phrase = tuple[str, ...]
 
 @dataclass(frozen=True)
 class Query:
-    """Phrases (one word or more, lower case) each message must have, and must not."""
+    """Phrases (one word or more, lower case) each message must have, and must not. The
+    last word of the last phrase wanted is a prefix."""
 
     wanted: tuple[Phrase, ...] = ()
     unwanted: tuple[Phrase, ...] = ()
+
+    def wanted_words(self) -> Iterator[tuple[Phrase, bool]]:
+        """Each wanted phrase, and whether it ends in the prefix."""
+        for n, phrase in enumerate(self.wanted):
+            yield phrase, n == len(self.wanted) - 1
 
     @property
     def searchable(self) -> bool:
