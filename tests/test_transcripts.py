@@ -132,7 +132,8 @@ def test_the_room_links_to_todays_transcript(joined, room):
     room.post("ada", "hello")
     html = joined.get(room.get_absolute_url()).content.decode()
     today = timezone.localdate().isoformat()
-    assert f'href="/rooms/django-girls/{today}/">today\'s transcript</a>' in html
+    assert f'href="/rooms/django-girls/{today}/" title="Today' in html
+    assert 'older days">Transcript</a>' in html
     day = joined.get(f"/rooms/django-girls/{today}/").content.decode()
     assert bodies(day) == ["hello"]
 
