@@ -50,6 +50,7 @@ SLOTS = ("g %% 997", "(g / 997) %% 991", "(g * 31) %% 983", "(g / 7) %% 977")
 QUERIES = {
     "two common words": "deployment failed",
     "two words, one rare": "deployment word42",
+    "two rare words": "word42 word7",
     "a prefix": "deplo",
     "a phrase": '"build passed"',
     "a word without another": "migration -staging",
@@ -141,16 +142,15 @@ def main() -> None:
             f"median {median:7.3f} ms  p99 {p99:7.3f} ms  ({args.repeat} runs)"
         )
 
-    with CaptureQueriesContext(connection) as queries:
-        search(QUERIES["two common words"], rooms=[room])
     explain = "EXPLAIN ANALYZE " if connection.vendor == "postgresql" else "EXPLAIN QUERY PLAN "
-    print("\nplan of the full-text query (two common words):")
-    with connection.cursor() as cursor:
-        for query in queries.captured_queries:
-            if "rooms_message" not in query["sql"]:
-                continue
-            cursor.execute(explain + query["sql"])
-            print("  " + "\n  ".join(" | ".join(map(str, row)) for row in cursor.fetchall()))
+    for label in ("two common words", "two rare words"):
+        with CaptureQueriesContext(connection) as queries:
+            search(QUERIES[label], rooms=[room])
+        print(f"\nplan of the full-text query ({label}):")
+        with connection.cursor() as cursor:
+            for query in queries.captured_queries:
+                cursor.execute(explain + query["sql"])
+                print("  " + "\n  ".join(" | ".join(map(str, row)) for row in cursor.fetchall()))
 
 
 if __name__ == "__main__":

@@ -203,6 +203,21 @@ CATCH_UP_BOUND = int(os.environ.get("CATCH_UP_BOUND", "1000"))
 # Tests of the live path switch it off, so that only the live path can deliver.
 LIVE_RECHECK = env_flag("LIVE_RECHECK", default=True)
 
+
+def env_days(name: str) -> int | None:
+    """A whole number of days, or None when unset, empty or "off"."""
+    value = os.environ.get(name, "").strip().lower()
+    if value in {"", "off"}:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ImproperlyConfigured(f"{name}: expected a number of days (1 or more) or off")
+    return int(value)
+
+
+# Messages older than this many days are removed by `manage.py prune_messages` (run it from
+# cron or a systemd timer, docs/deploy.md); None, the default, keeps everything.
+RETENTION_DAYS = env_days("RETENTION_DAYS")
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,7 +12,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 
-from . import history
+from . import history, retention
 from .models import Message, Room
 
 # Group events; rooms/live/hub.py hands each to the group's sockets' feeds (DELIVER).
@@ -100,6 +100,8 @@ class DrawnPage:
     older: int | None
     newer: int | None
     newest: int
+    # When its first message was said (None: it has none): see newest_page.
+    oldest: datetime.datetime | None = None
 
     @property
     def is_latest(self) -> bool:
@@ -109,7 +111,8 @@ class DrawnPage:
 def draw_page(page: history.Page) -> DrawnPage:
     rows = draw_history(page.messages)
     html = render_to_string("rooms/_history.html", {"history": rows})
-    return DrawnPage(html, page.older, page.newer, rows.newest)
+    oldest = page.messages[0].created if page.messages else None
+    return DrawnPage(html, page.older, page.newer, rows.newest, oldest)
 
 
 def newest_page(room: Room) -> DrawnPage:
@@ -121,7 +124,12 @@ def newest_page(room: Room) -> DrawnPage:
     (day separators say "Today"). Messages read after the room are never older than its
     revision: a page drawn from a moment later only shows what a catch-up would bring.
     """
-    return _newest_page(room, room.created, room.last_revision, timezone.localdate())
+    drawn = _newest_page(room, room.created, room.last_revision, timezone.localdate())
+    if retention.may_be_pruned(drawn.oldest):
+        # Removing old messages takes no revision (rooms/retention.py), so a page drawn
+        # before may show some that are gone: read afresh while it holds any that old.
+        return draw_page(history.latest(room))
+    return drawn
 
 
 @lru_cache(maxsize=256)

@@ -1,7 +1,9 @@
-from django.urls import path
+from django.urls import path, register_converter
 
-from . import files, views
+from . import files, transcript_views, transcripts, views
 from .search import views as search
+
+register_converter(transcripts.IsoDateConverter, "isodate")
 
 app_name = "rooms"
 
@@ -9,6 +11,9 @@ urlpatterns = [
     path("", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/about/", views.about, name="about"),
+    # A day of the room's record, and the whole of it (rooms/transcript_views.py).
+    path("rooms/<slug:slug>/<isodate:day>/", transcript_views.day, name="day"),
+    path("rooms/<slug:slug>/export/", transcript_views.export, name="export"),
     path("rooms/<slug:slug>/people/", views.mention_options, name="mention_options"),
     path("rooms/<slug:slug>/messages/<int:pk>/", views.message, name="message"),
     path("rooms/<slug:slug>/messages/<int:pk>/react/", views.react, name="react"),
