@@ -348,6 +348,8 @@ class Message(models.Model):
             # One message per key in a room; keyless messages (NULL) never clash.
             models.UniqueConstraint(fields=["room", "key"], name="message_room_key_unique"),
         ]
+        # A day's page finds its messages, and the days before and after it, by time.
+        indexes = [models.Index(fields=["room", "created"], name="message_room_created")]
 
     def __str__(self) -> str:
         return f"{self.author}: {'(deleted)' if self.deleted else self.body[:40]}"
