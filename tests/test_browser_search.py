@@ -1,7 +1,9 @@
 """Searching, as people do it in a real Chromium against a real server: results under the
 box as they type, and the plain form and results page without JavaScript."""
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -93,3 +95,24 @@ def test_search_works_without_javascript(browser, server):
     hits(plain).get_by_role("link").click()
     expect(plain).to_have_url(re.compile(r"/rooms/numbat-nook/\?at=1#message-\d+$"))
     expect(bodies(plain).first).to_contain_text("numbats <script>alert(1)</script> at dawn")
+
+
+def test_screenshot_of_search_results(browser, server, tmp_path):
+    size = {"width": 900, "height": 700}
+    ada = enter(browser, server, "Launch Crew", "ada", viewport=size)
+    bob = enter(browser, server, "Launch Crew", "bob", viewport=size)
+    for page, text in (
+        (ada, "Is the **deployment** of the new search ready?"),
+        (bob, "Deployed to staging an hour ago."),
+        (ada, "Great, let's deploy to production after lunch."),
+        (bob, "Lunch first, then the release notes."),
+    ):
+        say(page, text)
+        expect(bodies(ada).last).to_contain_text(text.replace("**", "")[:12])
+    ada.get_by_role("searchbox", name="Search this room").press_sequentially("deplo")
+    expect(hits(ada)).to_have_count(3)
+    expect(hits(ada).first.locator("mark")).to_have_text(["deploy"])
+    shots = os.environ.get("PARLEY_SCREENSHOTS_DIR")
+    path = (Path(shots) if shots else tmp_path) / "screenshot-search.png"
+    ada.screenshot(path=path, animations="disabled")
+    assert path.stat().st_size > 10_000
