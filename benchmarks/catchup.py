@@ -53,8 +53,8 @@ def fill(count: int) -> int:
     )
     # A sentence of about the length people write, so a message weighs what it does.
     body = "'message ' || g || ': ' || '" + "the quick brown fox jumps over the lazy dog " * 2 + "'"
-    columns = "room_id, seq, revision, author, author_key, guest, body, created"
-    values = f"%s, g, g, 'bench', '', true, {body}, CURRENT_TIMESTAMP"
+    columns = "room_id, seq, revision, author, author_key, guest, continues, body, created"
+    values = f"%s, g, g, 'bench', '', true, false, {body}, CURRENT_TIMESTAMP"
     insert = f"INSERT INTO rooms_message ({columns}) SELECT {values} FROM ({numbers}) n"
     with connection.cursor() as cursor:
         cursor.execute(insert, [room.pk, count])

@@ -45,8 +45,8 @@ def fill(room, count: int) -> None:
         if connection.vendor == "postgresql":
             cursor.execute(
                 "INSERT INTO rooms_message "
-                "(room_id, seq, revision, author, author_key, guest, body, created) "
-                "SELECT %s, g, g, 'bench', '', true, 'message ' || g, "
+                "(room_id, seq, revision, author, author_key, guest, continues, body, created) "
+                "SELECT %s, g, g, 'bench', '', true, false, 'message ' || g, "
                 "now() - make_interval(secs => %s - g) FROM generate_series(1, %s) g",
                 [room.pk, count, count],
             )
@@ -55,8 +55,8 @@ def fill(room, count: int) -> None:
             cursor.execute(
                 "WITH RECURSIVE n(g) AS (SELECT 1 UNION ALL SELECT g + 1 FROM n WHERE g < %s) "
                 "INSERT INTO rooms_message "
-                "(room_id, seq, revision, author, author_key, guest, body, created) "
-                "SELECT %s, g, g, 'bench', '', 1, 'message ' || g, "
+                "(room_id, seq, revision, author, author_key, guest, continues, body, created) "
+                "SELECT %s, g, g, 'bench', '', 1, 0, 'message ' || g, "
                 "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', '-' || (%s - g) || ' seconds') FROM n",
                 [count, room.pk, count],
             )
@@ -76,17 +76,13 @@ def timed(call, repeat: int, worst: float = 1.0) -> tuple[float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(worst * len(times)))]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--database", default="sqlite:////tmp/parley-history-measure.sqlite3")
-    parser.add_argument("--messages", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=200)
-    args = parser.parse_args()
-
-    if args.database.startswith("postgres"):
-        create_postgres_database(args.database)
+def start_django(database: str) -> None:
+    """Django on `database` (a URL; a PostgreSQL database is created when missing),
+    migrated."""
+    if database.startswith("postgres"):
+        create_postgres_database(database)
     os.environ.update(
-        DATABASE_URL=args.database,
+        DATABASE_URL=database,
         SECRET_KEY="benchmark-only",  # noqa: S106
         DJANGO_SETTINGS_MODULE="config.settings",
         LOG_LEVEL="WARNING",
@@ -95,12 +91,22 @@ def main() -> None:
 
     django.setup()
     from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--database", default="sqlite:////tmp/parley-history-measure.sqlite3")
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=200)
+    args = parser.parse_args()
+    start_django(args.database)
     from django.db import connection
 
     from rooms import history
     from rooms.models import HISTORY_LENGTH, Room
 
-    call_command("migrate", verbosity=0)
     room = Room.objects.for_name("Benchmark")
     start = time.perf_counter()
     fill(room, args.messages)

@@ -59,8 +59,9 @@ def fill(count: int) -> None:
         cursor.execute(rooms, [have + 1, count])
         cursor.execute(
             "INSERT INTO rooms_message "
-            "(room_id, seq, author, author_key, guest, body, created, revision) "
-            "SELECT id, 1, 'bench', '', true, 'hello from ' || slug, created, 1 FROM rooms_room "
+            "(room_id, seq, author, author_key, guest, continues, body, created, revision) "
+            "SELECT id, 1, 'bench', '', true, false, 'hello from ' || slug, created, 1 "
+            "FROM rooms_room "
             "WHERE slug LIKE 'bench-%%' AND NOT EXISTS "
             "(SELECT 1 FROM rooms_message m WHERE m.room_id = rooms_room.id)"
         )

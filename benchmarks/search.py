@@ -13,11 +13,10 @@ full-text query, to show it reads the index.
 """
 
 import argparse
-import os
 import sys
 import time
 
-from history import ROOT, create_postgres_database, timed
+from history import ROOT, start_django, timed
 
 sys.path.insert(0, str(ROOT))
 
@@ -107,26 +106,13 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=200)
     args = parser.parse_args()
-
-    if args.database.startswith("postgres"):
-        create_postgres_database(args.database)
-    os.environ.update(
-        DATABASE_URL=args.database,
-        SECRET_KEY="benchmark-only",  # noqa: S106
-        DJANGO_SETTINGS_MODULE="config.settings",
-        LOG_LEVEL="WARNING",
-    )
-    import django
-
-    django.setup()
-    from django.core.management import call_command
+    start_django(args.database)
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
     from rooms.models import Room
     from rooms.search import search
 
-    call_command("migrate", verbosity=0)
     room = Room.objects.for_name("Search benchmark")
     start = time.perf_counter()
     fill(room, args.messages)
