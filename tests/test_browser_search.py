@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .pages import bodies, enter, say, serious_violations
+from .test_browser_reading import seed
 
 pytestmark = pytest.mark.e2e
 
@@ -116,3 +117,18 @@ def test_screenshot_of_search_results(browser, server, tmp_path):
     path = (Path(shots) if shots else tmp_path) / "screenshot-search.png"
     ada.screenshot(path=path, animations="disabled")
     assert path.stat().st_size > 10_000
+
+
+def test_older_results_load_in_place_under_the_box(browser, server, server_env):
+    seed(server_env, "Many Notes", 25)
+    ada = enter(browser, server, "Many Notes", "ada")
+    room_url = ada.url
+    ada.get_by_role("searchbox", name="Search this room").press_sequentially("messag")
+    expect(hits(ada)).to_have_count(20)
+    expect(hits(ada).first).to_contain_text("message 25")
+    results(ada).get_by_role("link", name="Older results").click()
+    expect(hits(ada)).to_have_count(5)
+    expect(hits(ada)).to_contain_text(
+        ["message 5", "message 4", "message 3", "message 2", "message 1"]
+    )
+    assert ada.url == room_url  # still in the room, its results under the box

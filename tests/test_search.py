@@ -180,8 +180,12 @@ def test_no_text_makes_a_search_fail(room, text):
 
 
 def test_excerpts_escape_and_mark_prefixes():
-    assert excerpt("a <b>bold</b> & boldly", ["bold"]) == (
+    assert excerpt("a <b>bold</b> & boldly", [], "bold") == (
         "a &lt;b&gt;<mark>bold</mark>&lt;/b&gt; &amp; <mark>boldly</mark>"
+    )
+    # Words searched whole are marked whole; only the last word wanted is a prefix.
+    assert excerpt("deploy the deployment, then test it", ["deploy"], "te") == (
+        "<mark>deploy</mark> the deployment, then <mark>test</mark> it"
     )
     assert excerpt("nothing here", ["x"]) == "nothing here"
     assert excerpt("line\none\u202e two", ["two"]) == "line one <mark>two</mark>"

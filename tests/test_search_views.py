@@ -83,7 +83,9 @@ def test_results_page_older_by_keyset(client, room):
     html = client.get("/search/", {"q": "note"}).content.decode()
     assert len(hits(html)) == 20
     older = posted[5].pk
-    assert f'href="/search/?q=note&amp;before={older}">Older results</a>' in html
+    older_url = f"/search/?q=note&amp;before={older}"
+    # A link, which htmx follows in place under the box.
+    assert f'href="{older_url}" hx-get="{older_url}" hx-target="#search-results"' in html
     html = client.get("/search/", {"q": "note", "before": older}).content.decode()
     assert hits(html) == [f"<mark>note</mark> {n}" for n in range(4, -1, -1)]
     assert "Older results" not in html

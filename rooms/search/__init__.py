@@ -63,6 +63,8 @@ def search(
     if before is not None:
         found = found.filter(pk__lt=before)
     rows = list(found.select_related("room").order_by("-pk")[: limit + 1])
-    hits = [Hit(message, excerpt(message.body, query.words)) for message in rows[:limit]]
+    hits = [
+        Hit(message, excerpt(message.body, query.words, query.prefix)) for message in rows[:limit]
+    ]
     older = hits[-1].message.pk if len(rows) > limit else None
     return Results(query, hits, older)

@@ -21,16 +21,18 @@ def fold(word: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-def excerpt(text: str, words: Sequence[str]) -> SafeString:
-    """`text` on one line, escaped, with every word starting with one of `words` marked;
-    a long text cut to a window around its first mark."""
+def excerpt(text: str, words: Sequence[str], prefix: str = "") -> SafeString:
+    """`text` on one line, escaped, with every one of `words` and every word starting
+    with `prefix` marked; a long text cut to a window around its first mark."""
     text = " ".join(bidi_safe(text).split())
-    folded = tuple(fold(word) for word in words)
-    marks = [
-        match.span()
-        for match in WORD.finditer(text)
-        if folded and fold(match.group()).startswith(folded)
-    ]
+    whole = {fold(word) for word in words}
+    start = fold(prefix)
+
+    def found(word: str) -> bool:
+        word = fold(word)
+        return word in whole or (bool(start) and word.startswith(start))
+
+    marks = [match.span() for match in WORD.finditer(text) if found(match.group())]
     start, end = window(text, marks[0][0] if marks else 0)
     pieces = ["…" if start else ""]
     at = start

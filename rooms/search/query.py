@@ -49,8 +49,14 @@ class Query:
 
     @property
     def words(self) -> list[str]:
-        """The words a result is found by, for highlighting."""
-        return [word for phrase in self.wanted for word in phrase]
+        """The words a result is found by whole, for highlighting."""
+        # All but the very last, which is the prefix.
+        return [word for phrase in self.wanted for word in phrase][:-1]
+
+    @property
+    def prefix(self) -> str:
+        """The start of a word a result is found by (the last word wanted)."""
+        return self.wanted[-1][-1] if self.wanted else ""
 
 
 def clean(text: str) -> str:
