@@ -77,6 +77,33 @@ def test_an_edit_shows_live_for_everyone_in_place(browser, server):
     assert blocked == []
 
 
+def test_an_edit_sent_the_moment_its_form_appears_goes_over_the_socket(browser, server):
+    """Enter pressed as soon as the form is drawn: htmx already owns it, so the edit goes
+    live without a page load (a plain submit would reload the page and lose its focus)."""
+    ada = enter(browser, server, "Quick Edits", "ada")
+    bob = enter(browser, server, "Quick Edits", "bob")
+    say(ada, "meet at 5")
+    expect(bodies(bob).last).to_have_text("meet at 5")
+    # Sends from the first moment the page could see the form, before any timer runs.
+    ada.evaluate(
+        """() => {
+          window.stayed = true;
+          new MutationObserver((changes, observer) => {
+            const field = document.querySelector(".message-change textarea");
+            if (!field) return;
+            observer.disconnect();
+            field.value = "meet at 6";
+            field.form.requestSubmit();
+          }).observe(document.getElementById("messages"), { childList: true, subtree: true });
+        }"""
+    )
+    message(ada, "meet at 5").get_by_role("button", name="Edit this message").click()
+    for page in (ada, bob):
+        expect(bodies(page)).to_have_text(["meet at 6"])
+    assert ada.evaluate("window.stayed") is True  # the same page: no reload
+    expect(ada.get_by_role("combobox", name="Message")).to_be_focused()
+
+
 def test_a_deletion_leaves_a_tombstone_live(browser, server):
     ada = enter(browser, server, "Deletions", "ada")
     bob = enter(browser, server, "Deletions", "bob")

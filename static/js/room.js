@@ -29,8 +29,7 @@
       document.getElementById("composer-reply")?.replaceChildren();
     }
   });
-  // An opened edit form: the caret after the text, ready to change its end. On the swap,
-  // not the settle a moment later: keys typed at once must already land at the end.
+  // An opened edit form: the caret after the text, ready to change its end.
   room.addEventListener("htmx:afterSwap", (event) => {
     const field = event.target.querySelector?.(".message-change textarea");
     if (field) { field.focus(); field.setSelectionRange(field.value.length, field.value.length); }
