@@ -173,6 +173,7 @@ RATE_LIMITS_PER_ADDRESS = env_rates(
         "signup": (5, 3600),
         "upload": (60, 60),  # messages with files
         "search": (120, 10),
+        "room": (60, 60),  # new private rooms, conversations and invitations
     },
 )
 

@@ -23,6 +23,8 @@ MESSAGE_EVENT = "room.message"
 FRAGMENT_EVENT = "room.fragment"
 # Close the sockets of an identity that ended, after telling their pages why.
 IDENTITY_ENDED_EVENT = "identity.ended"
+# The same for one room only: someone removed or banned from it (sent to their identity).
+ROOM_LEFT_EVENT = "room.left"
 
 
 def group_name(room_id: int) -> str:

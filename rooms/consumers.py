@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, editing, events, history, identity, limits, reacting, typists
+from . import about, access, editing, events, history, identity, limits, reacting, typists
 from .broadcast import group_name, render_push, sent_ack
 from .live import outbox, runtime
 from .live.backlog import SERVER_SEND
@@ -233,7 +233,10 @@ class RoomConsumer(Consumer):
         me = identity.identify(self.scope["session"], self.scope.get("user"))
         if me is not None:
             me = replace(me, address=limits.socket_address(self.scope))
-        return me, Room.objects.filter(slug=slug).first()
+        room = Room.objects.filter(slug=slug).first()
+        if room is not None and not room.is_open and not access.can_see(room, me):
+            room = None  # a private room this person is not in: no such room, for them
+        return me, room
 
     async def disconnect(self, code: int) -> None:
         live = runtime()

@@ -24,6 +24,7 @@ from . import typists
 from .broadcast import (
     FRAGMENT_EVENT,
     IDENTITY_ENDED_EVENT,
+    ROOM_LEFT_EVENT,
     group_name,
     message_event,
     render_push,
@@ -142,3 +143,11 @@ def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
     Drawn once: every page of that identity gets the same bytes."""
     html = render_push("identity_ended", now=now, ended=True, account=account_changed)
     async_to_sync(send)({"type": IDENTITY_ENDED_EVENT, "group": key, "html": html})
+
+
+def leave_room(room_id: int, key: str, reason: str) -> None:
+    """Once committed, close every socket the identity `key` has open in one room (removed
+    from it, or banned), telling their pages why: catch-up there ends with them."""
+    html = render_push("identity_ended", ended=True, reason=reason)
+    event = {"type": ROOM_LEFT_EVENT, "group": key, "room": room_id, "html": html}
+    transaction.on_commit(lambda: async_to_sync(send)(event), robust=True)

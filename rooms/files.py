@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_POST, require_safe
 
-from . import identity, limits
+from . import access, identity, limits
 from .forms import ComposerForm
 from .models import Attachment, Room
 from .posting import new_key
@@ -36,9 +36,11 @@ FILE_POLICY = "default-src 'none'; sandbox"
 
 
 def can_see(room: Room, request: HttpRequest) -> bool:
-    """Whether whoever asks may see the room's files: today every room is open to anyone
-    who joined, as the room page is. Private rooms decide it here."""
-    return person(request) is not None
+    """Whether whoever asks may see the room's files: whoever may see the room
+    (rooms/access.py); a private room's files are not there for anyone else (a 404)."""
+    me = person(request)
+    access.hidden_from(room, me)
+    return access.can_see(room, me)
 
 
 def largest_post() -> int:
@@ -55,8 +57,8 @@ def answer(request: HttpRequest, error: str, key: str | None, status: int) -> Ht
 @require_POST
 def upload(request: HttpRequest, slug: str) -> HttpResponse:
     """The message box's post when files are chosen (static/js/attach.js)."""
-    room = get_object_or_404(Room, slug=slug)
     me = person(request)
+    room = access.room_or_404(slug, me)
     if me is None:
         return answer(request, "Join the room to send files.", None, 403)
     # Told before the body is read: nothing that size would be stored anyway.

@@ -27,6 +27,8 @@ LIMITS = {
     "upload": (10, 60, "Slow down: at most 10 messages with files a minute. Try again soon."),
     # Results follow typing (a search a pause), so a fast typist makes a few a second.
     "search": (30, 10, "Slow down: at most 30 searches every 10 seconds. Try again in a moment."),
+    # New private rooms, conversations and invitations: a few at a time is all anyone needs.
+    "room": (10, 60, "Slow down: at most 10 new rooms or invitations a minute."),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
@@ -45,6 +47,7 @@ ADDRESS_REFUSALS = {
     "signup": "Too many sign-ups from your address. Try again later.",
     "upload": "Too many files sent from your address. Try again in a minute.",
     "search": "Too many searches from your address. Try again in a moment.",
+    "room": "Too many new rooms or invitations from your address. Try again in a minute.",
 }
 
 

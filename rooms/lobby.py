@@ -98,9 +98,10 @@ def listing() -> list[Card]:
     """
     present = presence.active_rooms()
     newest_first = F("last_activity").desc(nulls_first=True), "-created"
-    with_people = Room.objects.filter(pk__in=present).order_by(*newest_first)[:LISTED]
+    # Open rooms only: the lobby is for finding rooms anyone may walk into.
+    with_people = Room.objects.open().filter(pk__in=present).order_by(*newest_first)[:LISTED]
     rooms = {room.pk: room for room in (with_people if present else [])}
-    recent = Room.objects.filter(last_activity__gte=_cutoff()).order_by("-last_activity")
+    recent = Room.objects.open().filter(last_activity__gte=_cutoff()).order_by("-last_activity")
     for room in recent[:LISTED]:
         rooms.setdefault(room.pk, room)
     # Only rooms with anyone in them are counted: the rest are empty, and asking the
@@ -117,7 +118,8 @@ def listing() -> list[Card]:
 
 def cards_for(room_ids: set[int]) -> list[Card]:
     """Cards for rooms that changed; a room that went quiet gets an unlisted card."""
-    return _cards(list(Room.objects.filter(pk__in=room_ids)), presence.counts(room_ids))
+    rooms = list(Room.objects.open().filter(pk__in=room_ids))
+    return _cards(rooms, presence.counts({room.pk for room in rooms}))
 
 
 def draw(cards: list[Card]) -> str:

@@ -85,18 +85,41 @@ def room_slug(name: str) -> str:
     return slug
 
 
-class RoomManager(models.Manager["Room"]):
+class RoomQuerySet(models.QuerySet["Room"]):
     def for_name(self, name: str) -> "Room":
-        """The room a name leads to, created on first use; raises ValidationError for
-        a name that leads to no address (see room_slug)."""
+        """The open room a name leads to, created on first use; raises ValidationError for
+        a name that leads to no address (see room_slug). Private rooms and conversations
+        have addresses no name leads to (see private_slug), so typing a name never finds one."""
         name = " ".join(name.split())
         room, _ = self.get_or_create(slug=room_slug(name), defaults={"name": name})
         return room
 
+    def open(self) -> "RoomQuerySet":
+        return self.filter(kind=Room.Kind.OPEN)
+
+
+def private_slug(name: str) -> str:
+    """A private room's address: its name's, and a random tail, so that nobody finds it by
+    guessing or typing its name, and an open room of the same name can still be made."""
+    base = room_slug(name)[: ROOM_NAME_MAX_LENGTH - 11].rstrip("-")
+    return f"{base}-{secrets.token_hex(5)}"
+
 
 class Room(models.Model):
+    class Kind(models.TextChoices):
+        # Anyone who types its name walks in, guests too.
+        OPEN = "open", "open"
+        # Its members only (rooms/access.py): joined by an invitation (rooms/invites.py).
+        PRIVATE = "private", "private"
+        # A conversation among a fixed set of members (found again by `direct_key`).
+        DIRECT = "direct", "direct message"
+
     slug = models.SlugField(max_length=ROOM_NAME_MAX_LENGTH, unique=True)
     name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPEN)
+    # A direct conversation's people, as one key (their identity keys, sorted, hashed):
+    # starting the same conversation again finds this room.
+    direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
     created = models.DateTimeField(auto_now_add=True)
     # The sequence number of the room's newest message: every message gets the next one,
     # so a gap in what a socket received is visible and can be filled from here.
@@ -115,7 +138,7 @@ class Room(models.Model):
     # the lobby finds the recently active rooms through its index, not by reading every room.
     last_activity = models.DateTimeField(null=True, blank=True, editable=False)
 
-    objects = RoomManager()
+    objects = RoomQuerySet.as_manager()
 
     class Meta:
         ordering = ["slug"]
@@ -126,6 +149,10 @@ class Room(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("rooms:room", kwargs={"slug": self.slug})
+
+    @property
+    def is_open(self) -> bool:
+        return self.kind == Room.Kind.OPEN
 
     def changes_after(self, revision: int, limit: int) -> list["Message"]:
         """Messages posted, edited or deleted after `revision`, in the order they changed.
@@ -593,3 +620,72 @@ def forget_stored_files(sender, instance: Attachment, **kwargs) -> None:
 DRAWN_ATTACHMENTS = models.Prefetch(
     "attachments", queryset=Attachment.objects.order_by("pk"), to_attr="fetched_attachments"
 )
+
+
+def invite_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+class Membership(models.Model):
+    """Someone who belongs to a private room or a conversation, and their role in it.
+
+    Known by identity key, as messages are ("user.<pk>" for members, "guest.<token>" for a
+    guest an invitation let in), so a guest's place ends with their name. Open rooms need
+    no membership to enter: rows there only give roles (owner, moderator).
+    """
+
+    class Role(models.TextChoices):
+        OWNER = "owner", "owner"
+        MODERATOR = "moderator", "moderator"
+        MEMBER = "member", "member"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
+    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
+    # Members only: the account (for their rooms across devices); null for a guest.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="parley_memberships",
+    )
+    name = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    joined = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "joined", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["room", "key"], name="membership_once_per_room")
+        ]
+        indexes = [models.Index(fields=["key"], name="membership_key")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role}) in {self.room}"
+
+    @property
+    def guest(self) -> bool:
+        return self.user_id is None
+
+
+class Invite(models.Model):
+    """An invitation into a private room: a link holding a signed token (rooms/invites.py)
+    that expires, can be revoked, and may be good for one person only."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invites")
+    # Random, and signed with the expiry into the link: neither guessed nor stretched.
+    nonce = models.CharField(max_length=32, unique=True, default=invite_nonce, editable=False)
+    created_by = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    created = models.DateTimeField(auto_now_add=True)
+    expires = models.DateTimeField()
+    single_use = models.BooleanField(default=False)
+    # Whether a guest (someone not signed in) may come in with it, under a guest name.
+    guests = models.BooleanField(default=False)
+    revoked = models.DateTimeField(null=True, blank=True)
+    uses = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self) -> str:
+        return f"invite to {self.room} by {self.created_by}"

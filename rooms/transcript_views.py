@@ -8,10 +8,10 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_safe
 
-from . import editing, exports, transcripts
+from . import access, editing, exports, identity, transcripts
 from .broadcast import draw_message
 from .files import can_see
-from .models import Room
+from .models import Membership, Room
 from .views import to_join
 
 
@@ -48,13 +48,17 @@ def day(request: HttpRequest, slug: str, day: datetime.date) -> HttpResponse:
 
 @require_safe
 def export(request: HttpRequest, slug: str) -> HttpResponse:
-    """The whole room as a download, for staff. Rooms have no owners yet: when they do
-    (with private rooms), a room's owner may export it too."""
-    room = get_object_or_404(Room, slug=slug)
+    """The whole room as a download, for staff and the room's owner."""
+    me = identity.identify(request.session, request.user)
+    room = access.room_or_404(slug, me)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    if not editing.is_moderator(request.user):
-        reason = "Only staff can export a whole room. Each day's page has its own download."
+    owner = access.role(room, me) == Membership.Role.OWNER
+    if not (owner or editing.is_moderator(request.user)):
+        reason = (
+            "Only the room's owner and staff can export a whole room. "
+            "Each day's page has its own download."
+        )
         return refused(request, room, "Export a room", reason, 403)
     if (bad := unknown_format(request, room)) is not None:
         return bad

@@ -12,7 +12,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import push_url, reswap, retarget
 
 from . import about as room_about
-from . import editing, history, identity, limits, lobby, members, mentions, reacting, uploads
+from . import (
+    access,
+    editing,
+    history,
+    identity,
+    limits,
+    lobby,
+    members,
+    mentions,
+    reacting,
+    uploads,
+)
 from .broadcast import DrawnPage, draw_page, newest_page
 from .forms import LOOKS_TAKEN, AboutForm, ComposerForm, JoinForm, MessageForm, SignupForm
 from .live import presence
@@ -90,8 +101,8 @@ def enter(request: HttpRequest, form: JoinForm) -> Room:
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def room(request: HttpRequest, slug: str) -> HttpResponse:
-    room = get_object_or_404(Room, slug=slug)
     me = person(request)
+    room = access.room_or_404(slug, me)
     drawn_for = request.POST.get(identity.PAGE_FIELD)
     if me is None:
         if drawn_for is not None:
@@ -189,8 +200,8 @@ def history_page(request: HttpRequest, room: Room) -> DrawnPage:
 @require_GET
 def mention_options(request: HttpRequest, slug: str) -> HttpResponse:
     """The names the message box offers after "@" and the start of a name (?q=)."""
-    room = get_object_or_404(Room, slug=slug)
     me = person(request)
+    room = access.room_or_404(slug, me)
     if me is None:
         return HttpResponse(status=403)
     people = mentions.candidates(room, me, request.GET.get("q", "")[:AUTHOR_MAX_LENGTH])
@@ -204,8 +215,8 @@ def about_values(room: Room) -> dict[str, str]:
 @require_POST
 def about(request: HttpRequest, slug: str) -> HttpResponse:
     """The plain-form path for changing the topic or the description."""
-    room = get_object_or_404(Room, slug=slug)
     me = person(request)
+    room = access.room_or_404(slug, me)
     if me is None:
         return to_join(room)
     field = next((f for f in room_about.FIELDS if f in request.POST), None)
@@ -229,8 +240,8 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
 def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Edit one's own message: the form (a page, or the fragment htmx opens in place),
     and the plain POST that stores the edit and shows it live to everyone."""
-    message = find_message(slug, pk)
     me = person(request)
+    message = find_message(slug, pk, me)
     if me is None:
         return to_join(message.room)
     form = MessageForm(request.POST or None)
@@ -265,8 +276,8 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Delete a message (one's own, or anyone's as staff): asks first, then the plain
     POST leaves a tombstone and shows it live to everyone."""
-    message = find_message(slug, pk)
     me = identity.identify(request.session, request.user)
+    message = find_message(slug, pk, me)
     if request.method == "POST":
         try:
             editing.delete_message(message.room, me, message.pk, request.user)
@@ -295,18 +306,21 @@ def refuse(request, message: Message, title: str, reason: str, status: int) -> H
     return render(request, "rooms/message_change.html", context, status=status)
 
 
-def find_message(slug: str, pk: int) -> Message:
-    """A message of the room at `slug`, with all it is drawn with (its page shows it)."""
+def find_message(slug: str, pk: int, me: identity.Identity | None) -> Message:
+    """A message of the room at `slug`, with all it is drawn with (its page shows it);
+    none in a private room `me` is not in."""
     drawn = Message.objects.drawn().select_related("room")
-    return get_object_or_404(drawn, pk=pk, room__slug=slug)
+    found = get_object_or_404(drawn, pk=pk, room__slug=slug)
+    access.hidden_from(found.room, me)
+    return found
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
 def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """React to a message: the picker (a page, or opened inside the message by htmx), and
     the plain POST that gives or takes back a reaction and shows it live to everyone."""
-    message = find_message(slug, pk)
     me = person(request)
+    message = find_message(slug, pk, me)
     if me is None:
         return to_join(message.room)
     error, status = "", 200
@@ -329,8 +343,9 @@ def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
 
 def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Reply to a message: what goes above the box (htmx), or the room with it there."""
-    found = find_message(slug, pk)
-    if person(request) is None:
+    me = person(request)
+    found = find_message(slug, pk, me)
+    if me is None:
         return to_join(found.room)
     if request.htmx:
         return reply_bar(request, found.room, found)
@@ -356,6 +371,7 @@ def message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if (action := MESSAGE_ACTIONS.get(request.GET.get("do", ""))) is not None:
         return action(request, slug, pk)
     found = get_object_or_404(Message.objects.select_related("room"), pk=pk, room__slug=slug)
+    access.hidden_from(found.room, person(request))
     return redirect(f"{found.room.get_absolute_url()}?at={found.seq}#message-{found.pk}")
 
 

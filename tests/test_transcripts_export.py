@@ -164,7 +164,7 @@ def test_staff_export_the_whole_room(client, day):
     assert text.splitlines()[-1] == "2026-12-04 09:00:00 ada: the next day"
 
 
-def test_the_whole_room_export_is_for_staff_only(client, joined, day):
+def test_the_whole_room_export_is_for_staff_and_owners_only(client, joined, day):
     # Joined as a guest: not even asked to log in, refused.
     response = client.get("/rooms/django-girls/export/?format=txt")
     assert response.status_code == 302
@@ -172,6 +172,6 @@ def test_the_whole_room_export_is_for_staff_only(client, joined, day):
     member = staff(client, "grace", is_staff=False)
     response = member.get("/rooms/django-girls/export/?format=txt")
     assert response.status_code == 403
-    assert "Only staff can export a whole room." in response.content.decode()
+    assert "owner and staff can export a whole room." in response.content.decode()
     response = staff(client, "mod").get("/rooms/django-girls/export/?format=csv")
     assert response.status_code == 400

@@ -20,7 +20,7 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from ..broadcast import FRAGMENT_EVENT, IDENTITY_ENDED_EVENT, MESSAGE_EVENT
+from ..broadcast import FRAGMENT_EVENT, IDENTITY_ENDED_EVENT, MESSAGE_EVENT, ROOM_LEFT_EVENT
 from .backlog import Sender
 from .feed import RoomFeed
 
@@ -140,6 +140,14 @@ def deliver_identity_ended(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[st
         hub.start(feed.end(html))
 
 
+def deliver_room_left(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
+    """Removed or banned from one room: that person's sockets in it are told why and
+    closed; their other rooms go on."""
+    for feed in feeds:
+        if feed.room.pk == event["room"]:
+            hub.start(feed.end(event["html"]))
+
+
 # Group event type -> what this process does with it (rooms/broadcast.py sends them).
 type Delivery = Callable[[Hub, tuple[Any, ...], dict[str, Any]], None]
 
@@ -148,6 +156,7 @@ DELIVER: Mapping[str, Delivery] = MappingProxyType(
         MESSAGE_EVENT: deliver_message,
         FRAGMENT_EVENT: deliver_fragment,
         IDENTITY_ENDED_EVENT: deliver_identity_ended,
+        ROOM_LEFT_EVENT: deliver_room_left,
     }
 )
 

@@ -42,7 +42,8 @@ class LobbyUpdates:
         except Exception:
             log.warning("lobby: could not draw rooms %s", sorted(rooms))
             return
-        await send_fragment(GROUP, draw(cards))
+        if cards:  # none when only private rooms changed: they have no card
+            await send_fragment(GROUP, draw(cards))
 
 
 def touch(room_id: int) -> None:
@@ -59,7 +60,7 @@ def touch_now(room_id: int) -> None:
     if not settings.LIVE_PUSHES:
         return
     try:
-        html = draw(cards_for({room_id}))
-        async_to_sync(send_fragment)(GROUP, html)
+        if cards := cards_for({room_id}):
+            async_to_sync(send_fragment)(GROUP, draw(cards))
     except Exception:
         log.warning("lobby: could not push room %s", room_id)

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from .. import identity, limits
+from ..access import visible_rooms
 from ..models import Room, record_number
-from ..visible import visible_rooms
 from . import search
 from .query import clean
 
