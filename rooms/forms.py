@@ -38,7 +38,7 @@ class MessageTextField(UncutCharField):
         return message_text(super().to_python(value))
 
 
-class JoinForm(forms.Form):
+class RoomNameForm(forms.Form):
     room_name = UncutCharField(
         label="Room",
         max_length=ROOM_NAME_MAX_LENGTH,
@@ -46,6 +46,14 @@ class JoinForm(forms.Form):
         error_messages={"required": "Name the room you want to join."},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "django-girls"}),
     )
+
+    def clean_room_name(self) -> str:
+        name = " ".join(self.cleaned_data["room_name"].split())
+        room_slug(name)  # the address it leads to must exist and fit
+        return name
+
+
+class GuestNameForm(forms.Form):
     username = UncutCharField(
         label="Your name",
         max_length=AUTHOR_MAX_LENGTH,
@@ -60,11 +68,6 @@ class JoinForm(forms.Form):
             # Members are known by their username; there is no name to pick.
             del self.fields["username"]
 
-    def clean_room_name(self) -> str:
-        name = " ".join(self.cleaned_data["room_name"].split())
-        room_slug(name)  # the address it leads to must exist and fit
-        return name
-
     def clean_username(self) -> str:
         name = " ".join(self.cleaned_data["username"].split())
         if is_member_name(name):
@@ -73,6 +76,25 @@ class JoinForm(forms.Form):
                 code="member_name",
             )
         return name
+
+
+class JoinForm(RoomNameForm, GuestNameForm):
+    """The home page's form: a room by name, and the name to go by (guests only)."""
+
+    field_order = ["room_name", "username"]
+
+
+class InviteForm(forms.Form):
+    """An owner's new invitation link (rooms/invites.py)."""
+
+    days = forms.TypedChoiceField(
+        label="Works for",
+        coerce=int,
+        choices=[(1, "1 day"), (7, "7 days"), (30, "30 days")],
+        initial=7,
+    )
+    single_use = forms.BooleanField(label="For one person only", required=False)
+    guests = forms.BooleanField(label="Guests may join with it (no account)", required=False)
 
 
 class MessageForm(forms.Form):

@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import files, transcript_views, transcripts, views
+from . import files, private_views, transcript_views, transcripts, views
 from .search import views as search
 
 register_converter(transcripts.IsoDateConverter, "isodate")
@@ -11,6 +11,10 @@ urlpatterns = [
     path("", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/about/", views.about, name="about"),
+    # Private rooms (rooms/private_views.py): made by members, entered by invitation.
+    path("new-room/", private_views.new_room, name="new_room"),
+    path("rooms/<slug:slug>/members/", private_views.room_members, name="members"),
+    path("invites/<str:token>/", private_views.invite, name="invite"),
     # A day of the room's record, and the whole of it (rooms/transcript_views.py).
     path("rooms/<slug:slug>/<isodate:day>/", transcript_views.day, name="day"),
     path("rooms/<slug:slug>/export/", transcript_views.export, name="export"),
