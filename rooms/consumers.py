@@ -29,6 +29,7 @@ from .live import outbox, runtime
 from .live.backlog import SERVER_SEND
 from .live.caps import CLOSE_TOO_MANY
 from .live.feed import CLOSE_IDENTITY_ENDED, Asked, RoomFeed
+from .memberships import REMOVED
 from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, NOT_REPLYABLE, Room, record_number
 from .posting import Post
 
@@ -228,6 +229,10 @@ class RoomConsumer(Consumer):
         return uuid.uuid4().hex[:12]
 
     @database_sync_to_async
+    def still_in(self) -> bool:
+        return access.can_see(self.room, self.me)
+
+    @database_sync_to_async
     def load(self, slug: str) -> tuple[identity.Identity | None, Room | None]:
         # The session and the user load lazily from the database: touch them off the loop.
         me = identity.identify(self.scope["session"], self.scope.get("user"))
@@ -276,7 +281,13 @@ class RoomConsumer(Consumer):
     # hears of a change from rooms/events.py, once it is stored.
 
     async def on_catch_up(self, frame: dict[str, Any]) -> None:
-        if self.feed.ask(frame_cursor(frame), frame_newest(frame)) is Asked.TOO_OFTEN:
+        cursor, newest = frame_cursor(frame), frame_newest(frame)
+        if not self.room.is_open and not await self.still_in():
+            # Removed while this socket was open, and the word of it never came (a lost
+            # group message): what the room said since is not theirs to catch up on.
+            await self.feed.end(render_push("identity_ended", ended=True, reason=REMOVED))
+            return
+        if self.feed.ask(cursor, newest) is Asked.TOO_OFTEN:
             raise FrameError(CATCH_UP_TOO_OFTEN)
 
     async def on_typing(self, frame: dict[str, Any]) -> None:

@@ -75,7 +75,7 @@ def workshop_room(request: HttpRequest, room_name: str, username: str) -> HttpRe
     if not form.is_valid():
         return render(request, "rooms/join.html", {"form": form}, status=400)
     me = identity.identify(request.session, request.user)
-    room = Room.objects.filter(slug=slugify(form.cleaned_data["room_name"])).first()
+    room = Room.objects.open().filter(slug=slugify(form.cleaned_data["room_name"])).first()
     if room and me and me.name == form.cleaned_data.get("username", me.name):
         return redirect(room)
     return render(request, "rooms/join.html", {"form": form})

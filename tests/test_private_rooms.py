@@ -1,6 +1,7 @@
 """Private rooms: made by members, entered by invitation, invisible to everyone else."""
 
 import datetime
+import json
 
 import pytest
 from channels.db import database_sync_to_async
@@ -324,3 +325,20 @@ def test_the_owner_exports_the_whole_room(plans, olive):
     response, text = download(olive, f"/rooms/{plans.slug}/export/?format=txt")
     assert response.status_code == 200
     assert "olive: the secret plan" in text
+
+
+async def test_a_catch_up_after_a_removal_that_was_never_heard_gets_nothing(plans, olive):
+    bob = Client()
+    user = await database_sync_to_async(User.objects.create_user)("bob", password="x")
+    await database_sync_to_async(bob.force_login)(user)
+    await database_sync_to_async(bob.post)(await database_sync_to_async(invite_link)(olive, plans))
+    socket = socket_for(bob, plans.slug)
+    assert (await socket.connect())[0]
+    # Gone from the record, without the word reaching his socket.
+    await database_sync_to_async(Membership.objects.filter(user=user).delete)()
+    await socket.send_to(json.dumps({"after": "0"}))
+    told = await socket.receive_output(timeout=5)
+    assert "You were removed from this room" in told["text"]
+    assert "secret plan" not in told["text"]
+    closing = await socket.receive_output(timeout=5)
+    assert closing["type"] == "websocket.close" and closing["code"] == 4001
