@@ -194,6 +194,10 @@ def test_the_form_asks_members_for_names_and_guests_to_sign_in(people, client):
     assert page.status_code == 200
     text = page.content.decode()
     assert 'name="people"' in text and "Names, separated by commas" in text
+    # A link can name the person: the form comes filled in (and sends nothing by itself).
+    filled = signed_in(people["ada"]).get("/messages/new/?to=bob").content.decode()
+    assert 'name="people" value="bob"' in filled
+    assert not Room.objects.filter(kind=Room.Kind.DIRECT).exists()
     for visitor in (client, guest_client()):
         text = visitor.get("/messages/new/").content.decode()
         assert 'name="people"' not in text
@@ -283,7 +287,8 @@ def test_nobody_outside_the_conversation_sees_its_page(people, client):
     room = start(people["ada"], "bob")
     said = room.post("ada", "just us", guest=False, author_key=member_key(people["ada"].pk))
     for outsider in (signed_in(people["carol"]), guest_client(), client):
-        for url in (room.get_absolute_url(), said.get_absolute_url(), "/search/?q=just"):
+        # Nor its address, its message's, the lobby's listing or search.
+        for url in (room.get_absolute_url(), said.get_absolute_url(), "/", "/search/?q=just"):
             response = outsider.get(url)
             assert "just us" not in response.content.decode()
         assert outsider.get(room.get_absolute_url()).status_code == 404
