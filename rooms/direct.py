@@ -49,9 +49,9 @@ def start_conversation(me: Identity | None, user, usernames: list[str]) -> Room:
     """The conversation between the member `me` (signed in as `user`) and the members
     named: found when it exists, else made, with a membership for each of them.
 
-    Raises Refused for a guest (or nobody); ValidationError on `people` for names that are no active
-    account, for nobody but oneself, for too many people, and (with the rate-limit code)
-    for starting conversations too fast.
+    Raises Refused for a guest (or nobody); ValidationError on `people` for names that
+    are no active account, for nobody but oneself, for too many people, and (with the
+    rate-limit code) for starting conversations too fast.
     """
     if me is None or me.guest or user is None or not user.is_authenticated:
         raise Refused(MEMBERS_ONLY)
