@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import files, private_views, transcript_views, transcripts, views
+from . import direct_views, files, private_views, transcript_views, transcripts, views
 from .search import views as search
 
 register_converter(transcripts.IsoDateConverter, "isodate")
@@ -31,5 +31,7 @@ urlpatterns = [
     path("room/<str:room_name>/<str:username>/", views.workshop_room, name="workshop_room"),
     path("accounts/signup/", views.signup, name="signup"),
     path("search/", search.everywhere, name="search"),
+    # Direct messages (rooms/direct.py): a conversation is a room of its own.
+    path("messages/new/", direct_views.new_conversation, name="new_conversation"),
     path("rooms/<slug:slug>/search/", search.in_room, name="search_room"),
 ]

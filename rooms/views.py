@@ -14,6 +14,7 @@ from django_htmx.http import push_url, reswap, retarget
 from . import about as room_about
 from . import (
     access,
+    direct,
     editing,
     history,
     identity,
@@ -59,8 +60,14 @@ def join(request: HttpRequest) -> HttpResponse:
             member=request.user,
         )
     # An error keeps the lobby below the form: the rooms to pick from are still there.
-    context = {"form": form, "lobby": lobby.listing()}
+    context = {"form": form, "lobby": lobby.listing(), **conversations_listed(request)}
     return render(request, "rooms/join.html", context, status=400 if form.errors else 200)
+
+
+def conversations_listed(request: HttpRequest) -> dict:
+    """The home page's "Your conversations" (none for guests)."""
+    listed = direct.conversations_of(person(request), limit=direct.ON_THE_HOME_PAGE)
+    return {"conversations": listed}
 
 
 @require_GET
@@ -173,6 +180,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         # Drawn fresh on every render: the key of the message this page's form will send.
         "message_key": new_key(),
         "about_form": about_form or AboutForm(initial=about_values(room)),
+        # A conversation's header names the people in it besides the viewer.
+        "conversation": direct.people(room, me),
     }
     return render(request, "rooms/room.html", context, status=status)
 

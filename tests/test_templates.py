@@ -38,6 +38,9 @@ def sample(db):
     form.add_error(None, "Slow down")
     room.topic, room.description = "tea & <cake>", "for <everyone>"
     card = Card(room=room, here=2, newest=message, listed=True)
+    # A conversation as rooms/direct.py conversations_of lists it: the others' names.
+    conversation = Room(slug="bob-i-0a1b2c3d4e", name="bob <i>", kind=Room.Kind.DIRECT)
+    conversation.people = ["bob <i>", "carol"]
     return {
         "request": request,
         "room": room,
@@ -59,6 +62,7 @@ def sample(db):
         "card": card,
         "cards": [card, Card(room=room, here=0, newest=None, listed=False)],
         "lobby": [card],
+        "conversations": [conversation],
         "about_form": AboutForm(initial={"topic": room.topic}),
         "title": "Edit a message",
         "form_template": "rooms/_message_edit.html",
@@ -142,6 +146,15 @@ def test_bidi_controls_are_left_out_wherever_user_text_is_drawn(sample):
         assert "payment to RUE 0001 done" in html, where
         assert not set(BIDI_CONTROLS) & set(html), where
     assert Message.objects.get(pk=message.pk).body == SPOOF + " \u2067x\u2069"
+
+
+def test_a_conversations_names_are_escaped_and_isolated(sample):
+    html = render_to_string("rooms/_conversations.html", sample)
+    assert (
+        '<a class="conversations__link" href="/rooms/bob-i-0a1b2c3d4e/">'
+        '<span class="conversations__name" dir="auto">bob &lt;i&gt;</span>, '
+        '<span class="conversations__name" dir="auto">carol</span></a>'
+    ) in html
 
 
 def test_user_text_is_isolated_in_its_own_direction(sample):
