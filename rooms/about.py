@@ -4,7 +4,7 @@ Anyone in the room may change either; socket and form both come through `change`
 which stores the change and announces it once committed (rooms/events.py).
 """
 
-from . import events, limits
+from . import events, limits, restrictions
 from .identity import Identity
 from .models import Room
 
@@ -18,6 +18,7 @@ def change(room: Room, me: Identity, field: str, value: str) -> Room:
     """
     if field not in FIELDS:
         raise ValueError(f"not a field anyone may change: {field}")
+    restrictions.enforce(room, me, field)
     limits.enforce("about", field, person=me.key, address=me.address)
     # One line: a topic is not a message.
     value = " ".join(value.split())

@@ -25,6 +25,8 @@ FRAGMENT_EVENT = "room.fragment"
 IDENTITY_ENDED_EVENT = "identity.ended"
 # The same for one room only: someone removed or banned from it (sent to their identity).
 ROOM_LEFT_EVENT = "room.left"
+# Ready bytes for one person's pages in one room (sent to their identity): a mute's reason.
+ROOM_NOTICE_EVENT = "room.notice"
 
 
 def group_name(room_id: int) -> str:

@@ -23,7 +23,18 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, access, editing, events, history, identity, limits, reacting, typists
+from . import (
+    about,
+    access,
+    editing,
+    events,
+    history,
+    identity,
+    limits,
+    reacting,
+    restrictions,
+    typists,
+)
 from .broadcast import group_name, render_push, sent_ack
 from .live import outbox, runtime
 from .live.backlog import SERVER_SEND
@@ -39,6 +50,8 @@ log = logging.getLogger(__name__)
 # CLOSE_IDENTITY_ENDED (4001) is the feed's: it closes a socket whose identity ended.
 CLOSE_NOT_JOINED = 4003
 CLOSE_NO_ROOM = 4004
+# Banned from the room (rooms/moderation.py): the page is told why and stops, as for 4001.
+CLOSE_BANNED = 4005
 # "Internal error": htmx's ws extension reconnects, and the page sends again what was not
 # acknowledged, under the same keys.
 CLOSE_FAILED = 1011
@@ -169,6 +182,8 @@ class RoomConsumer(Consumer):
     unanswered: deque | None = None
     in_flight: asyncio.Semaphore | None = None
     answering: asyncio.Task | None = None
+    # Whether and how this person may be here (rooms/restrictions.py admit).
+    admission: restrictions.Admission | None = None
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -195,6 +210,13 @@ class RoomConsumer(Consumer):
             log.info("ws.refused", extra={"room": slug, "conn": self.conn_id, "code": code})
             await self.close(code=code, reason=reason)
             return
+        if self.admission.ban is not None:
+            await self.accept()
+            log.info("ws.refused", extra={"room": slug, "conn": self.conn_id, "code": CLOSE_BANNED})
+            told = self.admission.refusal
+            await self.send(render_push("identity_ended", ended=True, reason=told))
+            await self.close(code=CLOSE_BANNED, reason=restrictions.BANNED)
+            return
         live = runtime()
         live.start()
         # Counted per session and per client address; given back on disconnect.
@@ -212,6 +234,9 @@ class RoomConsumer(Consumer):
         send = self.scope.get(SERVER_SEND, self.base_send)
         self.feed = RoomFeed(self.room, send, conn=self.conn_id)
         seen = await live.open(self.feed, self.me)
+        if self.admission.address_group:
+            # A ban that includes this guest's address closes this socket too.
+            await live.hub.join(self.admission.address_group, self.feed)
         self.typing = typists.Throttle()
         await self.accept()
         await self.feed.start(seen)
@@ -241,6 +266,8 @@ class RoomConsumer(Consumer):
         room = Room.objects.filter(slug=slug).first()
         if room is not None and not room.is_open and not access.can_see(room, me):
             room = None  # a private room this person is not in: no such room, for them
+        if room is not None:
+            self.admission = restrictions.admit(room, me, self.scope.get("user"))
         return me, room
 
     async def disconnect(self, code: int) -> None:
@@ -254,6 +281,8 @@ class RoomConsumer(Consumer):
         if self.feed is not None:
             log.info("ws.close", extra={"room": self.room.slug, "conn": self.conn_id, "code": code})
             await live.close(self.feed, self.me)
+            if self.admission.address_group:
+                await live.hub.leave(self.admission.address_group, self.feed)
             live.caps.give_back(*self.place)
             await live.presence.leave(self.room.pk, self.conn_id)
         live.trimmer.socket_closed()

@@ -25,6 +25,7 @@ from .broadcast import (
     FRAGMENT_EVENT,
     IDENTITY_ENDED_EVENT,
     ROOM_LEFT_EVENT,
+    ROOM_NOTICE_EVENT,
     group_name,
     message_event,
     render_push,
@@ -150,4 +151,12 @@ def leave_room(room_id: int, key: str, reason: str) -> None:
     from it, or banned), telling their pages why: catch-up there ends with them."""
     html = render_push("identity_ended", ended=True, reason=reason)
     event = {"type": ROOM_LEFT_EVENT, "group": key, "room": room_id, "html": html}
+    transaction.on_commit(lambda: async_to_sync(send)(event), robust=True)
+
+
+def tell_in_room(room_id: int, key: str, error: str) -> None:
+    """Once committed, show `error` on the message box of every page the identity `key`
+    has open in one room (muted: why, and until when; "" clears it): drawn once."""
+    html = render_push("sent") if not error else render_push("error", error=error)
+    event = {"type": ROOM_NOTICE_EVENT, "group": key, "room": room_id, "html": html}
     transaction.on_commit(lambda: async_to_sync(send)(event), robust=True)

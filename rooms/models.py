@@ -689,3 +689,79 @@ class Invite(models.Model):
 
     def __str__(self) -> str:
         return f"invite to {self.room} by {self.created_by}"
+
+
+# Moderation (rooms/moderation.py): who may not speak in a room for a while, who may not
+# come in at all, and what the room's moderators did. Keyed by identity key, as messages.
+
+MODERATION_REASON_MAX_LENGTH = 200
+
+
+class Mute(models.Model):
+    """Someone who may read a room but not say anything in it until `until`."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="mutes")
+    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
+    until = models.DateTimeField()
+    by = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    reason = models.CharField(max_length=MODERATION_REASON_MAX_LENGTH, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "-created"]
+        constraints = [models.UniqueConstraint(fields=["room", "key"], name="mute_once_per_room")]
+
+    def __str__(self) -> str:
+        return f"{self.key} muted in {self.room} until {self.until:%Y-%m-%d %H:%M}"
+
+
+class Ban(models.Model):
+    """Someone who may not come into a room: a member by account, a guest by their session's
+    key and, when `address` is set, any guest from that address (a new name comes back
+    with a new session, but usually from the same place)."""
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
+    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
+    address = models.GenericIPAddressField(null=True, blank=True)
+    by = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    reason = models.CharField(max_length=MODERATION_REASON_MAX_LENGTH, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "-created"]
+        constraints = [models.UniqueConstraint(fields=["room", "key"], name="ban_once_per_room")]
+
+    def __str__(self) -> str:
+        return f"{self.key} banned from {self.room}"
+
+
+class ModerationAction(models.Model):
+    """One thing a moderator did in a room, kept for its owners and staff to read: who,
+    what, to whom, when. Names are copied: the record outlives guests' sessions."""
+
+    class Kind(models.TextChoices):
+        DELETE = "delete", "deleted a message"
+        MUTE = "mute", "muted"
+        UNMUTE = "unmute", "unmuted"
+        BAN = "ban", "banned"
+        UNBAN = "unban", "unbanned"
+        REMOVE_ALL = "remove_all", "removed all messages of"
+        APPOINT = "appoint", "made a moderator"
+        DISMISS = "dismiss", "dismissed as moderator"
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="moderation_actions")
+    actor_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
+    actor_name = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    action = models.CharField(max_length=12, choices=Kind.choices)
+    target_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, blank=True)
+    target_name = models.CharField(max_length=AUTHOR_MAX_LENGTH, blank=True)
+    detail = models.CharField(max_length=300, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created", "-pk"]
+        # A room's log, newest first, a page at a time.
+        indexes = [models.Index(fields=["room", "-created", "-id"], name="moderation_room_newest")]
+
+    def __str__(self) -> str:
+        return f"{self.actor_name} {self.get_action_display()} {self.target_name}".strip()

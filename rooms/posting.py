@@ -11,7 +11,7 @@ from typing import NamedTuple
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
 
-from . import events, limits
+from . import events, limits, restrictions
 from .identity import Identity
 from .models import NOT_REPLYABLE, Message, Room, store_messages
 
@@ -68,6 +68,8 @@ def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationE
     posts = [Post(*post) for post in posts]
     stored = stored_with_keys({(room.pk, key) for room, _, _, key, *_ in posts if key})
     quoted = replied_to(posts)
+    # Muted or banned: refused with the reason, and not counted against their limits.
+    silenced = restrictions.refusals([(post.room, post.me) for post in posts])
     results: list[Message | ValidationError | None] = []
     first: dict[tuple[int, str], Message] = {}
     fresh: list[Message] = []
@@ -77,6 +79,8 @@ def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationE
                 results.append(repeat_of(stored[room.pk, key], me, text))
             elif key and (room.pk, key) in first:
                 results.append(None)  # the batch's first post with this key answers it, below
+            elif refusal := silenced.get((room.pk, me.key)):
+                raise ValidationError({"body": ValidationError(refusal, code="moderated")})
             else:
                 limits.enforce("message", "body", person=me.key, address=me.address)
                 if reply_to is not None and (room.pk, reply_to) not in quoted:

@@ -10,7 +10,7 @@ import unicodedata
 
 from django.core.exceptions import ValidationError
 
-from . import events, limits
+from . import events, limits, restrictions
 from .editing import NOT_HERE, Refused
 from .identity import Identity
 from .models import NO_REACTION, Message, Reaction, Room
@@ -43,6 +43,7 @@ def react(room: Room, me: Identity, pk: int, text: str) -> tuple[Message, bool]:
         reaction.clean_fields(exclude={"message", "author", "author_key"})
     except ValidationError as invalid:
         raise ValidationError({"reaction": invalid.message_dict["text"]}) from None
+    restrictions.enforce(room, me, "reaction")
     limits.enforce("reaction", "reaction", person=me.key, address=me.address)
 
     def toggle(message: Message) -> bool:

@@ -1,6 +1,14 @@
 from django.urls import path, register_converter
 
-from . import direct_views, files, private_views, transcript_views, transcripts, views
+from . import (
+    direct_views,
+    files,
+    moderation_views,
+    private_views,
+    transcript_views,
+    transcripts,
+    views,
+)
 from .search import views as search
 
 register_converter(transcripts.IsoDateConverter, "isodate")
@@ -15,6 +23,7 @@ urlpatterns = [
     path("new-room/", private_views.new_room, name="new_room"),
     path("rooms/<slug:slug>/members/", private_views.room_members, name="members"),
     path("invites/<str:token>/", private_views.invite, name="invite"),
+    path("rooms/<slug:slug>/moderation/", moderation_views.page, name="moderation"),
     # A day of the room's record, and the whole of it (rooms/transcript_views.py).
     path("rooms/<slug:slug>/<isodate:day>/", transcript_views.day, name="day"),
     path("rooms/<slug:slug>/export/", transcript_views.export, name="export"),

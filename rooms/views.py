@@ -22,7 +22,9 @@ from . import (
     lobby,
     members,
     mentions,
+    moderation,
     reacting,
+    restrictions,
     uploads,
 )
 from .broadcast import DrawnPage, draw_page, newest_page
@@ -115,6 +117,8 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
         if drawn_for is not None:
             return not_sent(request, room, request.POST.get("message", ""))
         return to_join(room)
+    if (admission := restrictions.admit(room, me, request.user)).ban is not None:
+        return banned(request, room, admission)
     form = ComposerForm(request.POST or None, request.FILES or None)
     status = 200
     if request.method == "POST" and not identity.drawn_for(drawn_for, me):
@@ -136,6 +140,12 @@ def room(request: HttpRequest, slug: str) -> HttpResponse:
     elif form.errors:
         status = 400
     return room_page(request, room, me, form, status=status)
+
+
+def banned(request: HttpRequest, room: Room, admission: restrictions.Admission) -> HttpResponse:
+    """Someone banned from the room: why, and nothing of the room."""
+    context = {"room": room, "refusal": admission.refusal, "banned_text": restrictions.BANNED}
+    return render(request, "rooms/banned.html", context, status=403)
 
 
 def renamed_refusal(me: identity.Identity) -> str:
@@ -171,8 +181,9 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         "page": page,
         # Reading back: a plain page, no live updates appended after a gap.
         "archive": not page.is_latest,
-        # Shows every message's delete control; the server checks again on use.
-        "moderator": editing.is_moderator(request.user),
+        # Staff, and the room's owner and moderators: every message's delete control shows,
+        # and a link to the moderation page; the server checks again on use.
+        "moderator": moderation.can_moderate(room, me, request.user),
         "form": form,
         "reply": reply,
         # The viewer is here too, with or without a socket.
@@ -228,6 +239,8 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
     room = access.room_or_404(slug, me)
     if me is None:
         return to_join(room)
+    if (admission := restrictions.admit(room, me, request.user)).ban is not None:
+        return banned(request, room, admission)
     field = next((f for f in room_about.FIELDS if f in request.POST), None)
     # The other field keeps what the room has, so only the one sent can be wrong.
     form = AboutForm({**about_values(room), **({field: request.POST[field]} if field else {})})

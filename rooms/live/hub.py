@@ -20,7 +20,13 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
-from ..broadcast import FRAGMENT_EVENT, IDENTITY_ENDED_EVENT, MESSAGE_EVENT, ROOM_LEFT_EVENT
+from ..broadcast import (
+    FRAGMENT_EVENT,
+    IDENTITY_ENDED_EVENT,
+    MESSAGE_EVENT,
+    ROOM_LEFT_EVENT,
+    ROOM_NOTICE_EVENT,
+)
 from .backlog import Sender
 from .feed import RoomFeed
 
@@ -148,6 +154,13 @@ def deliver_room_left(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, An
             hub.start(feed.end(event["html"]))
 
 
+def deliver_room_notice(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
+    """Something for one person's pages in one room (muted there: why, and until when)."""
+    for feed in feeds:
+        if feed.room.pk == event["room"]:
+            hub.start(feed.send(event["html"]))
+
+
 # Group event type -> what this process does with it (rooms/broadcast.py sends them).
 type Delivery = Callable[[Hub, tuple[Any, ...], dict[str, Any]], None]
 
@@ -157,6 +170,7 @@ DELIVER: Mapping[str, Delivery] = MappingProxyType(
         FRAGMENT_EVENT: deliver_fragment,
         IDENTITY_ENDED_EVENT: deliver_identity_ended,
         ROOM_LEFT_EVENT: deliver_room_left,
+        ROOM_NOTICE_EVENT: deliver_room_notice,
     }
 )
 

@@ -4,14 +4,17 @@ A plain GET form and a page of results, which works without JavaScript; htmx ask
 same address as the person types and gets the results alone (rooms/_search_results.html).
 """
 
+from dataclasses import replace
+
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from .. import identity, limits
+from .. import identity, limits, restrictions
 from ..access import visible_rooms
 from ..models import Room, record_number
+from ..views import banned
 from . import search
 from .query import clean
 
@@ -24,7 +27,12 @@ def everywhere(request: HttpRequest) -> HttpResponse:
 @require_GET
 def in_room(request: HttpRequest, slug: str) -> HttpResponse:
     me = identity.identify(request.session, request.user)
-    return answer(request, me, get_object_or_404(visible_rooms(me), slug=slug))
+    room = get_object_or_404(visible_rooms(me), slug=slug)
+    if me is not None:
+        me = replace(me, address=limits.client_address(request))
+        if (admission := restrictions.admit(room, me, request.user)).ban is not None:
+            return banned(request, room, admission)
+    return answer(request, me, room)
 
 
 def answer(request: HttpRequest, me: identity.Identity | None, room: Room | None) -> HttpResponse:

@@ -81,9 +81,10 @@
   // The name this page was drawn for ended in another tab (logged out, or another name
   // picked): the server says who this browser is now, then closes with 4001
   // (rooms/consumers.py). The page stays as it is, says so, and sends nothing more.
-  const IDENTITY_ENDED = 4001;
+  // Banned from the room (4005) ends the page the same way, with the reason pushed first.
+  const ENDED = [4001, 4005];
   room.addEventListener("htmx:wsClose", (event) => {
-    if (event.detail.event.code === IDENTITY_ENDED) room.dataset.connection = "ended";
+    if (ENDED.includes(event.detail.event.code)) room.dataset.connection = "ended";
   });
   // Before any other handler: nothing is sent, and the text stays in the box.
   window.addEventListener("submit", (event) => {

@@ -1,0 +1,145 @@
+"""What a mute or a ban stops, decided in one place for every way of taking part.
+
+Posting (forms, sockets, uploads), edits, reactions and topic changes call `enforce` (or
+`refusals`, its batch form, for posting's batches) before storing anything: a muted or
+banned person's change is refused on the field that path already reports, with the
+reason, so what they typed stays in their box. The room page, its socket, uploads and
+search ask `admit`, which also notes where a guest comes from, for a ban that includes
+their address. Mutes and bans are made by rooms/moderation.py.
+"""
+
+import datetime
+import hashlib
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+# editing imports this module; its functions are looked up when called.
+from . import editing, limits
+from .identity import Identity
+from .models import Ban, Membership, Mute, Room
+
+Role = Membership.Role
+ROLES = [Role.OWNER, Role.MODERATOR]
+
+BANNED = "You are banned from this room."
+# How long a guest's address is remembered for an address ban.
+ADDRESS_KEPT = 24 * 60 * 60  # seconds
+
+
+def until_text(when: datetime.datetime) -> str:
+    local = timezone.localtime(when)
+    day = "" if local.date() == timezone.localdate() else f"{local:%-d %b}, "
+    return f"{day}{local:%H:%M} {local.tzname()}"
+
+
+def muted_refusal(muted: Mute) -> str:
+    reason = f" Reason: {muted.reason}" if muted.reason else ""
+    return f"You are muted in this room until {until_text(muted.until)}.{reason}"
+
+
+def banned_refusal(ban: Ban) -> str:
+    reason = f" Reason: {ban.reason}" if ban.reason else ""
+    return f"{BANNED}{reason}"
+
+
+def enforce(room: Room, me: Identity, field: str) -> None:
+    """Raise ValidationError on `field` (the one the path already reports, so what was
+    typed stays in the box) when `me` is muted or banned in the room."""
+    if refusal := refusals([(room, me)]).get((room.pk, me.key)):
+        raise ValidationError({field: ValidationError(refusal, code="moderated")})
+
+
+def refusals(people: list[tuple[Room, Identity]]) -> dict[tuple[int, str], str]:
+    """For a batch of (room, person), why each one muted or banned there may not speak: a
+    few queries for the whole batch (rooms/posting.py stores many posts at once)."""
+    wanted = {(room.pk, me.key): me for room, me in people}
+    if not wanted:
+        return {}
+    rooms = {room_id for room_id, _ in wanted}
+    keys = {key for _, key in wanted}
+    found: dict[tuple[int, str], str] = {}
+    muted = Mute.objects.filter(room_id__in=rooms, key__in=keys, until__gt=timezone.now())
+    for each in muted:
+        if (each.room_id, each.key) in wanted:
+            found[each.room_id, each.key] = muted_refusal(each)
+    guests = [(room_id, me) for (room_id, _), me in wanted.items() if me.guest and me.address]
+    bans = Ban.objects.filter(room_id__in=rooms).filter(
+        Q(key__in=keys) | Q(address__isnull=False) if guests else Q(key__in=keys)
+    )
+    for each in bans:
+        if (each.room_id, each.key) in wanted:
+            found[each.room_id, each.key] = banned_refusal(each)
+        elif each.address:
+            for room_id, me in guests:
+                caught = room_id == each.room_id and same_place(each.address, me.address)
+                if caught and (room_id, me.key) not in found and not holds_role(room_id, me.key):
+                    found[room_id, me.key] = banned_refusal(each)
+    return found
+
+
+def same_place(address: str, other: str | None) -> bool:
+    """Whether two addresses are one client's, counted as rate limits count them (an IPv6
+    /64 is one home or office)."""
+    return other is not None and limits.network(address) == limits.network(other)
+
+
+def holds_role(room_id: int, key: str) -> bool:
+    """Owners and moderators (a guest may be one) are never caught by an address ban."""
+    return Membership.objects.filter(room_id=room_id, key=key, role__in=ROLES).exists()
+
+
+def exempt(room: Room, me: Identity, user=None) -> bool:
+    """Staff, and the room's owner and moderators, are never kept out of it."""
+    return (not me.guest and editing.is_moderator(user)) or holds_role(room.pk, me.key)
+
+
+@dataclass(frozen=True)
+class Admission:
+    """Whether someone may come into a room: the ban that keeps them out (None: come in),
+    and the group their guest socket there listens to for address bans (None: no such)."""
+
+    ban: Ban | None
+    address_group: str | None = None
+
+    @property
+    def refusal(self) -> str:
+        return banned_refusal(self.ban) if self.ban else ""
+
+
+def admit(room: Room, me: Identity | None, user=None) -> Admission:
+    """Whether `me` may open the room (its page, socket, search); for a guest, notes the
+    address they come from, for a ban that includes it."""
+    if me is None or exempt(room, me, user):
+        return Admission(None)
+    refusal = refusals([(room, me)])
+    if (room.pk, me.key) in refusal:
+        found = Ban.objects.filter(room=room, key=me.key).first() or by_address(room, me)
+        if found is not None:
+            return Admission(found)
+    if not me.guest or not me.address:
+        return Admission(None)
+    cache.set(address_cache_key(room.pk, me.key), me.address, ADDRESS_KEPT)
+    return Admission(None, address_group(room.pk, me.address))
+
+
+def by_address(room: Room, me: Identity) -> Ban | None:
+    """The ban of `me`'s address in the room, if any."""
+    for each in Ban.objects.filter(room=room, address__isnull=False):
+        if same_place(each.address, me.address):
+            return each
+    return None
+
+
+def address_cache_key(room_id: int, key: str) -> str:
+    return f"moderation:address:{room_id}:{key}"
+
+
+def address_group(room_id: int, address: str) -> str:
+    """The group of a room's guest sockets from one place (a hash: group names take only
+    letters, digits, dots, dashes and underscores)."""
+    place = hashlib.blake2s(limits.network(address).encode(), digest_size=8).hexdigest()
+    return f"guests.{room_id}.{place}"
