@@ -8,10 +8,10 @@ room has their sockets there closed once the removal is committed (rooms/events.
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from . import events, limits
+from . import events, limits, modlog
 from .editing import Refused
 from .identity import Identity, member_key
-from .models import ROOM_NAME_MAX_LENGTH, Membership, Room, private_slug
+from .models import ROOM_NAME_MAX_LENGTH, Membership, ModerationAction, Room, private_slug
 
 Role = Membership.Role
 
@@ -82,8 +82,10 @@ def remove(room: Room, me: Identity, key: str) -> Membership:
         raise Refused(NOT_A_MEMBER, status=404)
     if found.role == Role.OWNER:
         raise Refused(OWNER_STAYS)
-    found.delete()
-    events.leave_room(room.pk, key, REMOVED)
+    with transaction.atomic():  # the log and the record never disagree
+        modlog.record(room, me, ModerationAction.Kind.REMOVE, key)
+        found.delete()
+        events.leave_room(room.pk, key, REMOVED)
     return found
 
 

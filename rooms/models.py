@@ -748,6 +748,7 @@ class ModerationAction(models.Model):
         REMOVE_ALL = "remove_all", "removed all messages of"
         APPOINT = "appoint", "made a moderator"
         DISMISS = "dismiss", "dismissed as moderator"
+        REMOVE = "remove", "removed from the room"
 
     room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="moderation_actions")
     actor_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)

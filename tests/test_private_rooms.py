@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from rooms import invites, lobby, memberships
 from rooms.identity import member_key
-from rooms.models import Attachment, Invite, Membership, Room
+from rooms.models import Attachment, Invite, Membership, ModerationAction, Room
 
 from .helpers import open_socket, socket_for
 from .test_transcripts_export import download
@@ -342,3 +342,12 @@ async def test_a_catch_up_after_a_removal_that_was_never_heard_gets_nothing(plan
     assert "secret plan" not in told["text"]
     closing = await socket.receive_output(timeout=5)
     assert closing["type"] == "websocket.close" and closing["code"] == 4001
+
+
+def test_a_removal_is_in_the_rooms_log(plans, olive):
+    bob = member("bob")
+    bob.post(invite_link(olive, plans))
+    bob_key = member_key(User.objects.get(username="bob").pk)
+    assert olive.post(f"/rooms/{plans.slug}/members/", {"remove": bob_key}).status_code == 303
+    logged = ModerationAction.objects.get(room=plans)
+    assert (logged.actor_name, logged.action, logged.target_name) == ("olive", "remove", "bob")

@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('actor_key', models.CharField(max_length=40)),
                 ('actor_name', models.CharField(max_length=40)),
-                ('action', models.CharField(choices=[('delete', 'deleted a message'), ('mute', 'muted'), ('unmute', 'unmuted'), ('ban', 'banned'), ('unban', 'unbanned'), ('remove_all', 'removed all messages of'), ('appoint', 'made a moderator'), ('dismiss', 'dismissed as moderator')], max_length=12)),
+                ('action', models.CharField(choices=[('delete', 'deleted a message'), ('mute', 'muted'), ('unmute', 'unmuted'), ('ban', 'banned'), ('unban', 'unbanned'), ('remove_all', 'removed all messages of'), ('appoint', 'made a moderator'), ('dismiss', 'dismissed as moderator'), ('remove', 'removed from the room')], max_length=12)),
                 ('target_key', models.CharField(blank=True, max_length=40)),
                 ('target_name', models.CharField(blank=True, max_length=40)),
                 ('detail', models.CharField(blank=True, max_length=300)),
