@@ -23,7 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 
-from . import about, access, editing, events, history, identity, limits, reacting, typists
+from . import about, access, editing, events, history, identity, limits, reacting, reading, typists
 from .broadcast import group_name, render_push, sent_ack
 from .live import outbox, runtime
 from .live.backlog import SERVER_SEND
@@ -168,6 +168,9 @@ class RoomConsumer(Consumer):
     unanswered: deque | None = None
     in_flight: asyncio.Semaphore | None = None
     answering: asyncio.Task | None = None
+    # The rooms of this person's sidebar (ids), and how far this socket said its page was read.
+    sidebar: tuple[int, ...] = ()
+    read_up_to = 0
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -210,7 +213,7 @@ class RoomConsumer(Consumer):
         # without the routing's wrapper, sends through its middleware.
         send = self.scope.get(SERVER_SEND, self.base_send)
         self.feed = RoomFeed(self.room, send, conn=self.conn_id)
-        seen = await live.open(self.feed, self.me)
+        seen = await live.open(self.feed, self.me, self.sidebar)
         self.typing = typists.Throttle()
         await self.accept()
         await self.feed.start(seen)
@@ -236,6 +239,8 @@ class RoomConsumer(Consumer):
         room = Room.objects.filter(slug=slug).first()
         if room is not None and not room.is_open and not access.can_see(room, me):
             room = None  # a private room this person is not in: no such room, for them
+        if room is not None and me is not None:
+            self.sidebar = tuple(reading.listened_rooms(me, self.scope["session"], room))
         return me, room
 
     async def disconnect(self, code: int) -> None:
@@ -278,6 +283,20 @@ class RoomConsumer(Consumer):
     async def on_catch_up(self, frame: dict[str, Any]) -> None:
         if self.feed.ask(frame_cursor(frame), frame_newest(frame)) is Asked.TOO_OFTEN:
             raise FrameError(CATCH_UP_TOO_OFTEN)
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        """The page was read up to a message (its seq): the room's count clears on this
+        person's other pages. Nothing is answered."""
+        if (seq := record_number(frame["read"])) is None:
+            raise FrameError(UNREADABLE)
+        if seq <= self.read_up_to:
+            return
+        self.read_up_to = seq
+        session = self.scope["session"]
+        user = self.scope.get("user")
+        await outbox.call(reading.mark_read, self.room, self.me, user, seq, session)
+        if self.me.guest and session.modified:
+            await database_sync_to_async(session.save)()
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         # A live cue, not a change: nothing is stored, and a refused one is just not shown.
@@ -386,6 +405,7 @@ class RoomConsumer(Consumer):
 FRAME_KINDS = {
     "after": RoomConsumer.on_catch_up,
     "typing": RoomConsumer.on_typing,
+    "read": RoomConsumer.on_read,
     **dict.fromkeys(about.FIELDS, RoomConsumer.on_about),
     "edit": RoomConsumer.on_edit,
     "remove": RoomConsumer.on_remove,

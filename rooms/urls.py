@@ -1,6 +1,6 @@
 from django.urls import path, register_converter
 
-from . import files, transcript_views, transcripts, views
+from . import files, my_rooms, transcript_views, transcripts, views
 from .search import views as search
 
 register_converter(transcripts.IsoDateConverter, "isodate")
@@ -11,6 +11,7 @@ urlpatterns = [
     path("", views.join, name="join"),
     path("rooms/<slug:slug>/", views.room, name="room"),
     path("rooms/<slug:slug>/about/", views.about, name="about"),
+    path("rooms/<slug:slug>/leave/", my_rooms.leave, name="leave"),
     # A day of the room's record, and the whole of it (rooms/transcript_views.py).
     path("rooms/<slug:slug>/<isodate:day>/", transcript_views.day, name="day"),
     path("rooms/<slug:slug>/export/", transcript_views.export, name="export"),

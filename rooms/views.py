@@ -21,6 +21,7 @@ from . import (
     lobby,
     members,
     mentions,
+    my_rooms,
     reacting,
     uploads,
 )
@@ -59,7 +60,7 @@ def join(request: HttpRequest) -> HttpResponse:
             member=request.user,
         )
     # An error keeps the lobby below the form: the rooms to pick from are still there.
-    context = {"form": form, "lobby": lobby.listing()}
+    context = {"form": form, "lobby": lobby.listing(), **my_rooms.home_context(request)}
     return render(request, "rooms/join.html", context, status=400 if form.errors else 200)
 
 
@@ -173,6 +174,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         # Drawn fresh on every render: the key of the message this page's form will send.
         "message_key": new_key(),
         "about_form": about_form or AboutForm(initial=about_values(room)),
+        # The rooms I joined, with their unread counts, and where this one was read up to.
+        **my_rooms.room_context(request, room, me, page),
     }
     return render(request, "rooms/room.html", context, status=status)
 
