@@ -50,6 +50,13 @@ class Entry:
     def marks(self) -> range:
         return range(min(self.unread, MARKS_DRAWN))
 
+    @property
+    def said(self) -> str:
+        """The count in words, as the marks read: "3 unread", "99+ unread"."""
+        return (
+            f"{self.unread} unread" if self.unread < MARKS_DRAWN else f"{MARKS_DRAWN - 1}+ unread"
+        )
+
 
 def guest_slugs(session: SessionBase | None) -> list[str]:
     slugs = session.get(GUEST_ROOMS, []) if session is not None else []
