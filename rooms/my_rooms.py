@@ -22,10 +22,11 @@ def room_context(request: HttpRequest, room: Room, me: Identity, page: DrawnPage
     read_up_to = reading.position(room, me, user, session)
     if page.is_latest and page.newest:
         reading.mark_read(room, me, user, page.newest, session)
-    return {
-        "my_rooms": reading.my_rooms(me, user, session, current=room),
-        "read_up_to": read_up_to,
-    }
+    listed = reading.my_rooms(me, user, session, current=room)
+    # A list of this room alone says nothing the page does not: it shows once there is another.
+    if all(entry.current for entry in listed):
+        listed = []
+    return {"my_rooms": listed, "read_up_to": read_up_to}
 
 
 def home_context(request: HttpRequest) -> dict:

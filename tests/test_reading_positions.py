@@ -11,9 +11,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from rooms import editing, memberships, reading
+from rooms import editing, memberships, reading, sidebar
 from rooms.identity import Identity, member_key
 from rooms.models import Membership, ReadPosition, Room
+from rooms.templatetags.chat import mention_tag
 
 from .helpers import frame, socket_for
 
@@ -266,3 +267,15 @@ async def test_a_room_socket_hears_the_other_rooms_of_its_person():
     assert "could not be read" in await other.receive_from()
     for each in (socket, other, bob_socket):
         await each.disconnect()
+
+
+def test_every_hundredth_mark_also_trims_pages_holding_many(db):
+    room = Room.objects.for_name("Busy")
+    _, bob = member("bob")
+    for n in range(sidebar.TRIM_EVERY):
+        message = say(room, bob, f"m{n} @ada")
+        html = sidebar.unread_event(message)["html"]
+        assert f"beforeend:#my-room-{room.pk} .unread-marks" in html
+        assert f'data-mentions="{mention_tag("ada")}"' in html
+        # The hundredth: pages holding 200 marks lose 100 that mention nobody ("99+" stays).
+        assert ("delete:" in html) == (message.seq == sidebar.TRIM_EVERY)
