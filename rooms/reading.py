@@ -120,8 +120,10 @@ def mark_read(
     past the room's newest message; returns whether it moved. Once it has, the count of
     `room` clears on that person's other pages (members on every device: stored per
     account; a guest's in their session)."""
-    newest = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).first() or 0
-    seq = min(seq, newest)
+    if seq > room.last_seq:
+        # Past what `room` knew of (a socket's room is read when it opens): ask the record.
+        newest = Room.objects.filter(pk=room.pk).values_list("last_seq", flat=True).first()
+        seq = min(seq, newest or 0)
     if seq <= 0:
         return False
     if me.guest:
@@ -175,17 +177,19 @@ def my_rooms(
     in a few queries however many rooms there are (the list, the positions, the counts, the
     messages that may mention them)."""
     rooms = my_room_list(me, session)
-    if not rooms:
-        return []
+    counted = [room for room in rooms if current is None or room.pk != current.pk]
+    if not counted:
+        # The page's own room alone: it shows no count, so none is read.
+        return [Entry(room, 0, False, current=True, leavable=False) for room in rooms]
     if me.guest:
         read = guest_positions(session)
     elif user is not None and user.is_authenticated:
-        stored = ReadPosition.objects.filter(user=user, room__in=rooms)
+        stored = ReadPosition.objects.filter(user=user, room__in=counted)
         read = dict(stored.values_list("room_id", "seq"))
     else:
         read = {}
     unread = Q()
-    for room in rooms:
+    for room in counted:
         # A room never read counts from its last COUNTED_BACK messages: "99+" either way.
         after = max(read.get(room.pk, 0), room.last_seq - COUNTED_BACK)
         unread |= Q(room_id=room.pk, seq__gt=after)
