@@ -155,6 +155,31 @@ def test_the_unread_divider_starts_where_the_member_read_on_another_device(brows
     expect_heard(laptop, "Divided", "Divided")
 
 
+HIDE = """() => {
+    Object.defineProperty(document, 'visibilityState', {value: 'hidden', configurable: true});
+    document.dispatchEvent(new Event('visibilitychange'));
+}"""
+
+
+def test_your_own_messages_never_count(browser, server):
+    make_member(server, "ofelia")
+    laptop = log_in(browser, server, "ofelia")
+    go_in(laptop, "Own B")
+    go_in(laptop, "Own A")
+    # Her phone, in a tab she is not looking at, so it tells nobody it read anything.
+    phone = log_in(browser, server, "ofelia")
+    go_in(phone, "Own B")
+    phone.evaluate(HIDE)
+    say(phone, "from my phone")
+    marks = laptop.locator(".my-room:has([href='/rooms/own-b/']) .unread-marks > i")
+    expect(marks).to_have_count(1)
+    expect_heard(laptop, "Own B", "Own B")
+    bob = enter(browser, server, "Own B", "bob")
+    say(bob, "hi ofelia")
+    expect(marks).to_have_count(2)
+    expect_heard(laptop, "Own B", "Own B 1 unread")
+
+
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_sidebar_passes_accessibility_checks(browser, server, scheme):
     ada = enter(browser, server, f"Axe One {scheme}", "ava", color_scheme=scheme, bypass_csp=True)

@@ -279,3 +279,29 @@ def test_every_hundredth_mark_also_trims_pages_holding_many(db):
         assert f'data-mentions="{mention_tag("ada")}"' in html
         # The hundredth: pages holding 200 marks lose 100 that mention nobody ("99+" stays).
         assert ("delete:" in html) == (message.seq == sidebar.TRIM_EVERY)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("fresh_channel_layer")
+async def test_a_guests_page_tells_how_far_it_read_into_the_session():
+    def setup():
+        client = Client()
+        for name in ("Guest Far", "Guest Near"):
+            client.post("/", {"room_name": name, "username": "gus"})
+            client.get(Room.objects.get(name=name).get_absolute_url())
+        _, bob = member("bob")
+        far = Room.objects.get(name="Guest Far")
+        for n in range(2):
+            say(far, bob, f"news {n}")
+        return client, far
+
+    client, far = await database_sync_to_async(setup)()
+    near_page = await database_sync_to_async(client.get)("/rooms/guest-near/")
+    assert marks(near_page.content.decode(), far) == 2
+    socket = socket_for(client, far.slug)
+    assert (await socket.connect())[0]
+    await socket.send_to(json.dumps({"read": "1"}))
+    assert f"innerHTML:#my-room-{far.pk} .unread-marks" in await socket.receive_from()
+    await socket.disconnect()
+    near_page = await database_sync_to_async(client.get)("/rooms/guest-near/")
+    assert marks(near_page.content.decode(), far) == 1
