@@ -32,6 +32,7 @@ from . import (
     identity,
     limits,
     reacting,
+    reading,
     restrictions,
     typists,
 )
@@ -184,6 +185,9 @@ class RoomConsumer(Consumer):
     answering: asyncio.Task | None = None
     # Whether and how this person may be here (rooms/restrictions.py admit).
     admission: restrictions.Admission | None = None
+    # The rooms of this person's sidebar (ids), and how far this socket said its page was read.
+    sidebar: tuple[int, ...] = ()
+    read_up_to = 0
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
@@ -233,7 +237,7 @@ class RoomConsumer(Consumer):
         # without the routing's wrapper, sends through its middleware.
         send = self.scope.get(SERVER_SEND, self.base_send)
         self.feed = RoomFeed(self.room, send, conn=self.conn_id)
-        seen = await live.open(self.feed, self.me)
+        seen = await live.open(self.feed, self.me, self.sidebar)
         if self.admission.address_group:
             # A ban that includes this guest's address closes this socket too.
             await live.hub.join(self.admission.address_group, self.feed)
@@ -268,6 +272,8 @@ class RoomConsumer(Consumer):
             room = None  # a private room this person is not in: no such room, for them
         if room is not None:
             self.admission = restrictions.admit(room, me, self.scope.get("user"))
+        if room is not None and me is not None:
+            self.sidebar = tuple(reading.listened_rooms(me, self.scope["session"], room))
         return me, room
 
     async def disconnect(self, code: int) -> None:
@@ -318,6 +324,20 @@ class RoomConsumer(Consumer):
             return
         if self.feed.ask(cursor, newest) is Asked.TOO_OFTEN:
             raise FrameError(CATCH_UP_TOO_OFTEN)
+
+    async def on_read(self, frame: dict[str, Any]) -> None:
+        """The page was read up to a message (its seq): the room's count clears on this
+        person's other pages. Nothing is answered."""
+        if (seq := record_number(frame["read"])) is None:
+            raise FrameError(UNREADABLE)
+        if seq <= self.read_up_to:
+            return
+        self.read_up_to = seq
+        session = self.scope["session"]
+        user = self.scope.get("user")
+        await outbox.call(reading.mark_read, self.room, self.me, user, seq, session)
+        if self.me.guest and session.modified:
+            await database_sync_to_async(session.save)()
 
     async def on_typing(self, frame: dict[str, Any]) -> None:
         # A live cue, not a change: nothing is stored, and a refused one is just not shown.
@@ -426,6 +446,7 @@ class RoomConsumer(Consumer):
 FRAME_KINDS = {
     "after": RoomConsumer.on_catch_up,
     "typing": RoomConsumer.on_typing,
+    "read": RoomConsumer.on_read,
     **dict.fromkeys(about.FIELDS, RoomConsumer.on_about),
     "edit": RoomConsumer.on_edit,
     "remove": RoomConsumer.on_remove,

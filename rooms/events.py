@@ -20,7 +20,7 @@ from functools import partial
 from asgiref.sync import async_to_sync
 from django.db import transaction
 
-from . import typists
+from . import sidebar, typists
 from .broadcast import (
     FRAGMENT_EVENT,
     IDENTITY_ENDED_EVENT,
@@ -52,9 +52,15 @@ class MessageChanged:
     def group_event(self) -> dict:
         return message_event(self.message)
 
+    def also(self) -> list[dict]:
+        """Further group events, each drawn once too (none for most changes)."""
+        return []
+
 
 class Posted(MessageChanged):
-    pass
+    def also(self) -> list[dict]:
+        # One more send per new message, whoever lists the room: its mark in their sidebars.
+        return [sidebar.unread_event(self.message)]
 
 
 class Edited(MessageChanged):
@@ -84,8 +90,27 @@ class AboutChanged:
         html = render_push("about", room=self.room)
         return {"type": FRAGMENT_EVENT, "group": group_name(self.room.pk), "html": html}
 
+    def also(self) -> list[dict]:
+        return []
 
-Event = MessageChanged | AboutChanged
+
+@dataclass(frozen=True)
+class Read:
+    """Someone read a room further (rooms/reading.py): its count clears on their other
+    pages. Nothing in the room or the lobby changed."""
+
+    room_id: int
+    key: str
+    touches_lobby = False
+
+    def group_event(self) -> dict:
+        return sidebar.read_event(self.room_id, self.key)
+
+    def also(self) -> list[dict]:
+        return []
+
+
+Event = MessageChanged | AboutChanged | Read
 
 
 def emit(event: Event) -> None:
@@ -123,13 +148,19 @@ def held():
 async def announce(event: Event) -> None:
     """Tell everyone, from the event loop: one drawing, one group send, the lobby card."""
     await send(event.group_event())
-    lobby.touch(event.room_id)
+    for extra in event.also():
+        await send(extra)
+    if getattr(event, "touches_lobby", True):
+        lobby.touch(event.room_id)
 
 
 def announce_sync(event: Event) -> None:
     """The same from synchronous code; the lobby card goes at once."""
     async_to_sync(send)(event.group_event())
-    lobby.touch_now(event.room_id)
+    for extra in event.also():
+        async_to_sync(send)(extra)
+    if getattr(event, "touches_lobby", True):
+        lobby.touch_now(event.room_id)
 
 
 async def typing(room: Room, me: Identity) -> None:

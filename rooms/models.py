@@ -766,3 +766,26 @@ class ModerationAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.actor_name} {self.get_action_display()} {self.target_name}".strip()
+
+
+class ReadPosition(models.Model):
+    """How far a member has read a room: the seq of the last message they were shown there.
+
+    Kept per account, not per page, so what a member read on one device counts on all
+    of them (rooms/reading.py); guests keep theirs in their session.
+    """
+
+    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="read_positions")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="parley_read_positions"
+    )
+    seq = models.PositiveBigIntegerField(default=0)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["room", "user"], name="read_position_once_per_room")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} read {self.room} up to {self.seq}"

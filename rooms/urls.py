@@ -4,6 +4,7 @@ from . import (
     direct_views,
     files,
     moderation_views,
+    my_rooms,
     private_views,
     transcript_views,
     transcripts,
@@ -24,6 +25,7 @@ urlpatterns = [
     path("rooms/<slug:slug>/members/", private_views.room_members, name="members"),
     path("invites/<str:token>/", private_views.invite, name="invite"),
     path("rooms/<slug:slug>/moderation/", moderation_views.page, name="moderation"),
+    path("rooms/<slug:slug>/leave/", my_rooms.leave, name="leave"),
     # A day of the room's record, and the whole of it (rooms/transcript_views.py).
     path("rooms/<slug:slug>/<isodate:day>/", transcript_views.day, name="day"),
     path("rooms/<slug:slug>/export/", transcript_views.export, name="export"),

@@ -23,6 +23,7 @@ from . import (
     members,
     mentions,
     moderation,
+    my_rooms,
     reacting,
     restrictions,
     uploads,
@@ -62,7 +63,12 @@ def join(request: HttpRequest) -> HttpResponse:
             member=request.user,
         )
     # An error keeps the lobby below the form: the rooms to pick from are still there.
-    context = {"form": form, "lobby": lobby.listing(), **conversations_listed(request)}
+    context = {
+        "form": form,
+        "lobby": lobby.listing(),
+        **conversations_listed(request),
+        **my_rooms.home_context(request),
+    }
     return render(request, "rooms/join.html", context, status=400 if form.errors else 200)
 
 
@@ -193,6 +199,8 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         "about_form": about_form or AboutForm(initial=about_values(room)),
         # A conversation's header names the people in it besides the viewer.
         "conversation": direct.people(room, me),
+        # The rooms I joined, with their unread counts, and where this one was read up to.
+        **my_rooms.room_context(request, room, me, page),
     }
     return render(request, "rooms/room.html", context, status=status)
 

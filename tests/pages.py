@@ -61,7 +61,7 @@ def enter(
         watch_policy(browser_context, blocked)
     page = browser_context.new_page()
     page.goto(server.url + "/")
-    page.get_by_label("Room").fill(room)
+    page.get_by_label("Room", exact=True).fill(room)
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Enter the room").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(room)

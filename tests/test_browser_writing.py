@@ -78,7 +78,7 @@ def test_the_box_has_focus_on_load_and_keeps_a_draft_per_room(browser, server):
     # Another room has its own (empty) box.
     other = ada.context.new_page()
     other.goto(ada.url.replace("/rooms/drafts/", "/"))
-    other.get_by_label("Room").fill("Elsewhere")
+    other.get_by_label("Room", exact=True).fill("Elsewhere")
     other.get_by_role("button", name="Enter the room").click()
     expect(box(other)).to_have_value("")
     # Sent, the draft is gone: a reload shows an empty box.

@@ -15,6 +15,7 @@ from rooms.live.presence import Here, Person
 from rooms.lobby import Card
 from rooms.mentions import Candidate
 from rooms.models import Attachment, Message, Reaction, Room
+from rooms.reading import Entry
 from rooms.search import search
 
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
@@ -73,6 +74,10 @@ def sample(db):
         "q": "hello <",
         "results": search("hello"),
         "hit": search("hello").hits[0],
+        # The sidebar (rooms/_my_rooms.html): one room with unread messages, one mention.
+        "entry": Entry(room, unread=3, mentioned=True),
+        "my_rooms": [Entry(room, unread=3, mentioned=True), Entry(room, 0, False, current=True)],
+        "room_id": room.pk,
     }
 
 

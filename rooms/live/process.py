@@ -18,12 +18,13 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from ..broadcast import group_name
 from ..identity import Identity
 from ..lobby import GROUP as LOBBY_GROUP
+from ..sidebar import unread_group
 from . import backlog, recovery
 from .backlog import Sender
 from .caps import Caps
@@ -51,6 +52,8 @@ class Live:
         """Everything that belongs to one event loop, empty."""
         # Every open room socket's feed in this process, and every open lobby's socket.
         self.feeds: set[RoomFeed] = set()
+        # The sidebar groups each open room socket listens to (its person's other rooms).
+        self.sidebars: dict[RoomFeed, tuple[str, ...]] = {}
         self.lobbies: set[Sender] = set()
         self.lobby = LobbyUpdates()
         self.presence = Presence(lambda: self.store, self.lobby.touch)
@@ -115,12 +118,16 @@ class Live:
 
     # A room socket's life.
 
-    async def open(self, feed: RoomFeed, me: Identity) -> int:
-        """Listen for the feed's room and its person; returns the room's newest revision,
-        read after listening, so a change in between is either counted or pushed."""
+    async def open(self, feed: RoomFeed, me: Identity, sidebar: Iterable[int] = ()) -> int:
+        """Listen for the feed's room and its person, and for the new messages of the
+        rooms in its person's sidebar (`sidebar`: their ids); returns the room's newest
+        revision, read after listening, so a change in between is either counted or pushed."""
         self.feeds.add(feed)
         await self.hub.join(group_name(feed.room.pk), feed)
         await self.hub.join(me.key, feed)
+        groups = self.sidebars[feed] = tuple(unread_group(room_id) for room_id in sidebar)
+        for group in groups:
+            await self.hub.join(group, feed)
         return await read_last_revision(feed.room)
 
     async def close(self, feed: RoomFeed, me: Identity) -> None:
@@ -128,6 +135,8 @@ class Live:
         self.feeds.discard(feed)
         await self.hub.leave(group_name(feed.room.pk), feed)
         await self.hub.leave(me.key, feed)
+        for group in self.sidebars.pop(feed, ()):
+            await self.hub.leave(group, feed)
 
     # A lobby's socket: the cards of rooms that changed, through the hub as well.
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0012_private_rooms'),
+        ('rooms', '0013_read_positions'),
     ]
 
     operations = [

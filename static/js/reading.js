@@ -89,6 +89,24 @@ if (scroller) {
     change();
     observer.observe(list, { childList: true });
   };
+  // How far this page was read, told to the server (the .read-signal form, over the socket)
+  // while the page is in view at the newest messages: the room's count then clears in the
+  // sidebar of your other pages and devices. The server marked the page read when drawn.
+  const signal = document.querySelector(".read-signal");
+  let told = newest();
+  let telling = null;
+  function tellRead() {
+    if (!signal || telling || document.visibilityState === "hidden" || !atBottom()) return;
+    telling = setTimeout(() => {
+      telling = null;
+      const seq = newest();
+      if (seq <= told || document.visibilityState === "hidden") return;
+      told = seq;
+      signal.elements.read.value = String(seq);
+      document.body.dispatchEvent(new Event("parley:read"));
+    }, 300);
+  }
+
   const changed = () => quietly(() => {
     draw();
     // Someone reading older messages is told about new ones instead of being moved.
@@ -97,10 +115,24 @@ if (scroller) {
     shown = newest();
     markUnread();
     for (const message of arrived) notifyOfMention(message);
+    if (arrived.length) tellRead();
   });
   changed();
+  // Where the messages you had not read yet begin, from how far you read this room before
+  // (stored on the server, for members on every device): a divider before the first of them.
+  const readBefore = Number(room.dataset.read || 0);
+  const firstUnread = readBefore && [...messages()].find(
+    (m) => Number(m.dataset.seq) > readBefore && m.dataset.author !== room.dataset.me);
+  if (firstUnread) {
+    const day = firstUnread.previousElementSibling;
+    quietly(() => (day?.matches(".day") ? day : firstUnread).before(unread));
+  }
   setInterval(changed, 60_000);
-  scroller.addEventListener("scroll", () => { if (jump && atBottom()) jump.hidden = true; }, { passive: true });
+  scroller.addEventListener("scroll", () => {
+    if (!atBottom()) return;
+    if (jump) jump.hidden = true;
+    tellRead();
+  }, { passive: true });
   const toNewest = () => { scroller.scrollTop = 0; if (jump) jump.hidden = true; };
   jump?.addEventListener("click", toNewest);
   // Sending your own message brings you down to where it appears.
@@ -110,6 +142,7 @@ if (scroller) {
     if (document.visibilityState === "hidden") seenWhenHidden = newest();
     markUnread();
     if (document.visibilityState === "hidden") return;
+    tellRead();
     const first = [...messages()].find((m) => Number(m.dataset.seq) > seenWhenHidden);
     if (!first) return;
     const day = first.previousElementSibling;
