@@ -14,7 +14,7 @@ from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
 from django.views.decorators.http import require_POST, require_safe
 
-from . import access, identity, limits
+from . import access, identity, limits, restrictions
 from .forms import ComposerForm
 from .models import Attachment, Room
 from .posting import new_key
@@ -37,10 +37,11 @@ FILE_POLICY = "default-src 'none'; sandbox"
 
 def can_see(room: Room, request: HttpRequest) -> bool:
     """Whether whoever asks may see the room's files: whoever may see the room
-    (rooms/access.py); a private room's files are not there for anyone else (a 404)."""
+    (rooms/access.py) and is not banned from it; a private room's files are not there for
+    anyone else (a 404)."""
     me = person(request)
     access.hidden_from(room, me)
-    return access.can_see(room, me)
+    return access.can_see(room, me) and restrictions.admit(room, me, request.user).ban is None
 
 
 def largest_post() -> int:

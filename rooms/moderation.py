@@ -20,7 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from . import events, modlog
+from . import events, modlog, restrictions
 from .editing import Refused, is_moderator, tombstone
 from .identity import Identity, Shown
 from .models import (
@@ -263,6 +263,7 @@ def dismiss(room: Room, me: Identity, user, target_key: str) -> bool:
         found = Membership.objects.filter(room=room, key=target_key, role=Role.MODERATOR)
         # In an open room the row only gave the role; in a private one they stay a member.
         changed = found.delete()[0] > 0 if room.is_open else found.update(role=Role.MEMBER) > 0
+        restrictions.forget_room(room.pk)  # an update sends no signal
         if changed:
             modlog.record(room, me, Kind.DISMISS, target_key)
     return changed

@@ -6,14 +6,21 @@ banned person's change is refused on the field that path already reports, with t
 reason, so what they typed stays in their box. The room page, its socket, uploads and
 search ask `admit`, which also notes where a guest comes from, for a ban that includes
 their address. Mutes and bans are made by rooms/moderation.py.
+
+Pages ask on every view, and a room page costs one query when nothing changed: so `admit`
+and `moderates` read the room's bans and roles from the cache (`room_state`), dropped
+whenever a ban or a role is saved or deleted (on commit, whichever path changed it) and
+kept at most STATE_KEPT seconds anyway. Changes themselves (`enforce`, and the checks of
+rooms/moderation.py) read the record.
 """
 
 import datetime
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -28,6 +35,56 @@ ROLES = [Role.OWNER, Role.MODERATOR]
 BANNED = "You are banned from this room."
 # How long a guest's address is remembered for an address ban.
 ADDRESS_KEPT = 24 * 60 * 60  # seconds
+# How long a room's bans and roles are read from the cache at most (a fill racing a change
+# could keep the old state): pages only; changes read the record.
+STATE_KEPT = 30  # seconds
+
+
+@dataclass
+class RoomState:
+    """A room's bans and who holds a role there (owner, moderator), as pages need them."""
+
+    roles: dict[str, str] = field(default_factory=dict)
+    bans: list[Ban] = field(default_factory=list)
+
+    def ban_of(self, me: Identity) -> Ban | None:
+        """The ban that keeps `me` out: of their key, or (a guest without a role) of the
+        place they come from."""
+        for ban in self.bans:
+            if ban.key == me.key:
+                return ban
+        if not me.guest or me.key in self.roles:
+            return None
+        return next(
+            (ban for ban in self.bans if ban.address and same_place(ban.address, me.address)), None
+        )
+
+
+def state_key(room_id: int) -> str:
+    return f"moderation:state:{room_id}"
+
+
+def room_state(room_id: int) -> RoomState:
+    found = cache.get(state_key(room_id))
+    if found is None:
+        roles = Membership.objects.filter(room_id=room_id, role__in=ROLES).values_list(
+            "key", "role"
+        )
+        found = RoomState(dict(roles), list(Ban.objects.filter(room_id=room_id)))
+        cache.set(state_key(room_id), found, STATE_KEPT)
+    return found
+
+
+def forget_state(sender, instance, **kwargs) -> None:
+    """A ban or a role changed: the room's cached state goes now and once committed (a
+    page reading meanwhile may have cached the old one)."""
+    forget_room(instance.room_id)
+
+
+def forget_room(room_id: int) -> None:
+    key = state_key(room_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key), robust=True)
 
 
 def until_text(when: datetime.datetime) -> str:
@@ -92,9 +149,12 @@ def holds_role(room_id: int, key: str) -> bool:
     return Membership.objects.filter(room_id=room_id, key=key, role__in=ROLES).exists()
 
 
-def exempt(room: Room, me: Identity, user=None) -> bool:
-    """Staff, and the room's owner and moderators, are never kept out of it."""
-    return (not me.guest and editing.is_moderator(user)) or holds_role(room.pk, me.key)
+def moderates(room: Room, me: Identity | None, user=None) -> bool:
+    """Whether the page should show `me` the room's moderation (its owner, a moderator, or
+    staff); from the cached state: the actions themselves check the record."""
+    if me is None:
+        return False
+    return me.key in room_state(room.pk).roles or (not me.guest and editing.is_moderator(user))
 
 
 @dataclass(frozen=True)
@@ -113,25 +173,18 @@ class Admission:
 def admit(room: Room, me: Identity | None, user=None) -> Admission:
     """Whether `me` may open the room (its page, socket, search); for a guest, notes the
     address they come from, for a ban that includes it."""
-    if me is None or exempt(room, me, user):
+    if me is None:
         return Admission(None)
-    refusal = refusals([(room, me)])
-    if (room.pk, me.key) in refusal:
-        found = Ban.objects.filter(room=room, key=me.key).first() or by_address(room, me)
-        if found is not None:
-            return Admission(found)
+    state = room_state(room.pk)
+    if me.key in state.roles:
+        return Admission(None)
+    found = state.ban_of(me)
+    if found is not None and not (not me.guest and editing.is_moderator(user)):
+        return Admission(found)
     if not me.guest or not me.address:
         return Admission(None)
     cache.set(address_cache_key(room.pk, me.key), me.address, ADDRESS_KEPT)
     return Admission(None, address_group(room.pk, me.address))
-
-
-def by_address(room: Room, me: Identity) -> Ban | None:
-    """The ban of `me`'s address in the room, if any."""
-    for each in Ban.objects.filter(room=room, address__isnull=False):
-        if same_place(each.address, me.address):
-            return each
-    return None
 
 
 def address_cache_key(room_id: int, key: str) -> str:

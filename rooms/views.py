@@ -22,7 +22,6 @@ from . import (
     lobby,
     members,
     mentions,
-    moderation,
     my_rooms,
     reacting,
     restrictions,
@@ -189,7 +188,7 @@ def room_page(request, room, me, form, *, about_form=None, status=200) -> HttpRe
         "archive": not page.is_latest,
         # Staff, and the room's owner and moderators: every message's delete control shows,
         # and a link to the moderation page; the server checks again on use.
-        "moderator": moderation.can_moderate(room, me, request.user),
+        "moderator": restrictions.moderates(room, me, request.user),
         "form": form,
         "reply": reply,
         # The viewer is here too, with or without a socket.

@@ -265,7 +265,7 @@ def banned_guest(client, room: Room, address: str = "10.0.0.7") -> str:
     return key
 
 
-def test_a_banned_person_cant_open_the_page_post_or_search(setting, client):
+def test_a_banned_person_cant_open_the_page_post_search_or_read_it(setting, client):
     room, (user, mia) = setting["room"], setting["mod"]
     key = banned_guest(client, room)
     moderation.ban(room, mia, user, key, reason="spam")
@@ -278,6 +278,10 @@ def test_a_banned_person_cant_open_the_page_post_or_search(setting, client):
     assert not room.messages.filter(body="let me in").exists()
     search = client.get(f"/rooms/{room.slug}/search/?q=hello", REMOTE_ADDR="10.0.0.7")
     assert search.status_code == 403
+    # Nor read its days.
+    today = room.messages.last().created.date().isoformat()
+    day = client.get(f"/rooms/{room.slug}/{today}/", REMOTE_ADDR="10.0.0.7")
+    assert "hello from bob" not in day.content.decode()
     # Another room is another matter.
     other = Room.objects.for_name("Other Room")
     assert client.get(other.get_absolute_url(), REMOTE_ADDR="10.0.0.7").status_code == 200
