@@ -306,7 +306,7 @@ def test_a_workshop_link_asks_first_then_brings_the_person_into_the_room(browser
     page = browser.new_context().new_page()
     page.goto(server.url + "/room/Workshop Link/ada/")
     # The link fills in the join form; the person's own click joins.
-    expect(page.get_by_label("Room")).to_have_value("Workshop Link")
+    expect(page.get_by_label("Room", exact=True)).to_have_value("Workshop Link")
     expect(page.get_by_label("Your name")).to_have_value("ada")
     page.get_by_role("button", name="Enter the room").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Workshop Link")

@@ -33,7 +33,7 @@ def box(page: Page):
 def join_in(page: Page, server: Server, room: str, name: str) -> None:
     """Joins (or picks another name) through the form in a tab of the same browser."""
     page.goto(server.url + "/")
-    page.get_by_label("Room").fill(room)
+    page.get_by_label("Room", exact=True).fill(room)
     page.get_by_label("Your name").fill(name)
     page.get_by_role("button", name="Enter the room").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(room)
@@ -77,7 +77,7 @@ def test_logged_out_in_another_tab_the_page_explains_and_keeps_the_draft(browser
     page.get_by_label("Password", exact=True).fill("a long passphrase 42")
     page.get_by_label("Password confirmation").fill("a long passphrase 42")
     page.get_by_role("button", name="Create account").click()
-    page.get_by_label("Room").fill("Logged Out")
+    page.get_by_label("Room", exact=True).fill("Logged Out")
     page.get_by_role("button", name="Enter the room").click()
     expect(page.locator(".room")).to_have_attribute("data-connection", "open")
     box(page).fill("typed before leaving")
@@ -90,7 +90,7 @@ def test_logged_out_in_another_tab_the_page_explains_and_keeps_the_draft(browser
     expect(page).to_have_url(server.url + "/rooms/logged-out/")
     # Rejoining leads to the join form, room filled in, and the draft waits for the room.
     page.get_by_role("link", name="Rejoin the room").click()
-    expect(page.get_by_label("Room")).to_have_value("Logged Out")
+    expect(page.get_by_label("Room", exact=True)).to_have_value("Logged Out")
     page.get_by_label("Your name").fill("guest-leaver")
     page.get_by_role("button", name="Enter the room").click()
     expect(page.locator(".room__me")).to_contain_text("You are guest-leaver")

@@ -46,7 +46,7 @@ def enter_as_staff(browser: Browser, server: Server, room: str, name: str) -> Pa
     page.get_by_label("Username").fill(name)
     page.get_by_label("Password").fill("a long passphrase")
     page.get_by_role("button", name="Log in").click()
-    page.get_by_label("Room").fill(room)
+    page.get_by_label("Room", exact=True).fill(room)
     page.get_by_role("button", name="Enter the room").click()
     expect(page.locator(".room")).to_have_attribute("data-connection", "open")
     return page

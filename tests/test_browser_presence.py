@@ -97,4 +97,4 @@ def test_the_lobby_lists_rooms_and_updates_live(browser, server):
     plain.goto(server.url + "/")
     expect(plain.locator("#room-card-lobby-live")).to_contain_text("fresh <news> from the room")
     plain.locator("#room-card-lobby-live").get_by_role("link", name="Lobby Live").click()
-    expect(plain.get_by_label("Room")).to_have_value("Lobby Live")
+    expect(plain.get_by_label("Room", exact=True)).to_have_value("Lobby Live")

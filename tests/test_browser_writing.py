@@ -146,7 +146,7 @@ def test_a_long_paste_is_kept_whole_and_refused_with_the_reason(browser, server)
 def test_a_long_name_is_kept_whole_and_refused_with_the_reason(browser, server):
     page = browser.new_context().new_page()
     page.goto(server.url + "/")
-    page.get_by_label("Room").fill("Long Names")
+    page.get_by_label("Room", exact=True).fill("Long Names")
     page.get_by_label("Your name").focus()
     page.keyboard.insert_text("n" * 45)
     expect(page.get_by_label("Your name")).to_have_value("n" * 45)
@@ -179,7 +179,7 @@ def test_logging_in_from_a_room_comes_back_to_it(browser, server):
     expect(ada.locator(".room__me")).to_contain_text("You are ada_member")
     ada.get_by_role("button", name="Log out").click()
     ada.goto(server.url + "/")  # back in as a guest, then logging in from the room
-    ada.get_by_label("Room").fill("Come Back")
+    ada.get_by_label("Room", exact=True).fill("Come Back")
     ada.get_by_label("Your name").fill("ada the guest")
     ada.get_by_role("button", name="Enter the room").click()
     expect(ada.locator(".room__me")).to_contain_text("You are ada the guest")
