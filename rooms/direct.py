@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
 
-from . import limits
+from . import limits, memberships
 from .editing import Refused
 from .identity import Identity, member_key
 from .models import ROOM_NAME_MAX_LENGTH, Membership, Room, private_slug
@@ -62,6 +62,9 @@ def start_conversation(me: Identity | None, user, usernames: list[str]) -> Room:
     people = [user, *others]
     key = conversation_key([member_key(person.pk) for person in people])
     if (room := find(key)) is not None:
+        # Starting it again brings back whoever left it (rooms/reading.py leave): it is
+        # the conversation of exactly these people, whoever took it off their list.
+        memberships.join(room, me, user)
         return room
     name = conversation_name([person.get_username() for person in others])
     try:

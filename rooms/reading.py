@@ -45,6 +45,13 @@ class Entry:
     current: bool = False
     # Whether its Leave button is offered (not to a private room's owner).
     leavable: bool = True
+    # A conversation's other people as this person sees them (its stored name is the
+    # starter's view); empty for any other room.
+    people: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        return ", ".join(self.people) if self.people else self.room.name
 
     @property
     def marks(self) -> range:
@@ -180,7 +187,11 @@ def my_rooms(
     counted = [room for room in rooms if current is None or room.pk != current.pk]
     if not counted:
         # The page's own room alone: it shows no count, so none is read.
-        return [Entry(room, 0, False, current=True, leavable=False) for room in rooms]
+        people = conversation_people(me, rooms)
+        return [
+            Entry(room, 0, False, current=True, leavable=False, people=people.get(room.pk, ()))
+            for room in rooms
+        ]
     if me.guest:
         read = guest_positions(session)
     elif user is not None and user.is_authenticated:
@@ -199,6 +210,7 @@ def my_rooms(
     )
     mentioned = mentioned_in(others, me)
     owned = owned_private(me, rooms)
+    people = conversation_people(me, rooms)
     return [
         Entry(
             room=room,
@@ -206,9 +218,22 @@ def my_rooms(
             mentioned=room.pk in mentioned and not (current and room.pk == current.pk),
             current=bool(current and room.pk == current.pk),
             leavable=room.pk not in owned,
+            people=people.get(room.pk, ()),
         )
         for room in rooms
     ]
+
+
+def conversation_people(me: Identity, rooms: list[Room]) -> dict[int, tuple[str, ...]]:
+    """The other people of each conversation among `rooms`: asked only when there are any."""
+    direct = [room.pk for room in rooms if room.kind == Room.Kind.DIRECT]
+    if not direct:
+        return {}
+    found: dict[int, list[str]] = {}
+    others = Membership.objects.filter(room__in=direct).exclude(key=me.key).order_by("name")
+    for room_id, name in others.values_list("room_id", "name"):
+        found.setdefault(room_id, []).append(name)
+    return {room_id: tuple(names) for room_id, names in found.items()}
 
 
 def owned_private(me: Identity, rooms: list[Room]) -> set[int]:

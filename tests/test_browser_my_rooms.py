@@ -219,6 +219,8 @@ def test_without_javascript_the_list_has_counts_drawn_at_load(browser, server):
     bob = enter(browser, server, "Plain One", "bob")
     say(bob, "one")
     say(bob, "@nojs two")
+    # Both stored (shown to bob by the server) before the page without scripts is drawn.
+    expect(bob.locator("#messages .message__body")).to_have_count(2)
     plain.reload()
     expect_heard(plain, "Plain One", "Plain One 2 unread mentioned")
     # Leave, a plain form: back on the same page, without that room.

@@ -320,3 +320,16 @@ async def test_the_people_in_a_conversation_talk_live_and_an_outsider_is_refused
     assert "hi ada" in await receive_message(ada)
     await ada.disconnect()
     await bob.disconnect()
+
+
+def test_my_rooms_names_a_conversation_by_the_others_and_starting_again_brings_it_back(people):
+    room = start(people["ada"], "bob", "carol")
+    bob = signed_in(people["bob"])
+    bob.post("/", {"room_name": "Lounge"})
+    page = bob.get("/rooms/lounge/").content.decode()
+    # bob's list says who else is in it, not the name it was started under.
+    assert '<span class="my-room__name">ada, carol</span>' in page
+    assert bob.post(f"/rooms/{room.slug}/leave/").status_code == 303
+    assert bob.get(room.get_absolute_url()).status_code == 404
+    assert start(people["bob"], "carol", "ada") == room
+    assert bob.get(room.get_absolute_url()).status_code == 200
