@@ -14,12 +14,6 @@ from .identity import Identity
 from .models import Membership, Room
 
 
-def membership(room: Room, me: Identity | None) -> Membership | None:
-    if me is None:
-        return None
-    return Membership.objects.filter(room=room, key=me.key).first()
-
-
 def can_see(room: Room, me: Identity | None) -> bool:
     """Whether `me` (None: someone who has not joined) may read the room and take part."""
     if room.is_open:
@@ -29,8 +23,9 @@ def can_see(room: Room, me: Identity | None) -> bool:
 
 def role(room: Room, me: Identity | None) -> str | None:
     """`me`'s role in the room (Membership.Role), None for someone without one."""
-    found = membership(room, me)
-    return found.role if found else None
+    if me is None:
+        return None
+    return Membership.objects.filter(room=room, key=me.key).values_list("role", flat=True).first()
 
 
 def visible_rooms(me: Identity | None) -> QuerySet[Room]:

@@ -8,9 +8,9 @@ room has their sockets there closed once the removal is committed (rooms/events.
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from . import events, limits, modlog
+from . import access, events, limits, modlog
 from .editing import Refused
-from .identity import Identity, member_key
+from .identity import Identity
 from .models import ROOM_NAME_MAX_LENGTH, Membership, ModerationAction, Room, private_slug
 
 Role = Membership.Role
@@ -63,10 +63,7 @@ def join(room: Room, me: Identity, user=None, role: str = Role.MEMBER) -> Member
 
 
 def is_owner(room: Room, me: Identity | None) -> bool:
-    return (
-        me is not None
-        and Membership.objects.filter(room=room, key=me.key, role=Role.OWNER).exists()
-    )
+    return access.role(room, me) == Role.OWNER
 
 
 def remove(room: Room, me: Identity, key: str) -> Membership:
@@ -91,7 +88,3 @@ def remove(room: Room, me: Identity, key: str) -> Membership:
 
 def members(room: Room) -> list[Membership]:
     return list(room.memberships.order_by("joined", "pk"))
-
-
-def key_of_user(user) -> str:
-    return member_key(user.pk)

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_http_methods
 from . import access, invites, limits, members, memberships
 from .editing import Refused
 from .forms import GuestNameForm, InviteForm, RoomNameForm
-from .models import Room
+from .models import Room, record_number
 from .views import person, see_other
 
 
@@ -85,10 +85,9 @@ def act(request: HttpRequest, room: Room, me) -> str | InviteForm:
         memberships.remove(room, me, request.POST["remove"])
         return here
     if "revoke" in request.POST:
-        pk = request.POST["revoke"]
-        if not (pk.isascii() and pk.isdigit()):
+        if (pk := record_number(request.POST["revoke"])) is None:
             raise Refused("That invitation is not this room's.", status=404)
-        invites.revoke(room, me, int(pk))
+        invites.revoke(room, me, pk)
         return here
     form = InviteForm(request.POST)
     if not form.is_valid():

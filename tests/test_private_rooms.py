@@ -299,13 +299,19 @@ def test_an_open_room_has_no_members_page(olive):
     assert olive.get("/rooms/lounge/members/").status_code == 404
 
 
-async def test_someone_removed_is_shut_out_at_once(plans, olive):
+async def invited_and_live(olive: Client, room: Room):
+    """bob, a member who came in by olive's invitation, with a socket open in the room."""
     bob = Client()
     user = await database_sync_to_async(User.objects.create_user)("bob", password="x")
     await database_sync_to_async(bob.force_login)(user)
-    await database_sync_to_async(bob.post)(await database_sync_to_async(invite_link)(olive, plans))
-    socket = socket_for(bob, plans.slug)
+    await database_sync_to_async(bob.post)(await database_sync_to_async(invite_link)(olive, room))
+    socket = socket_for(bob, room.slug)
     assert (await socket.connect())[0]
+    return bob, user, socket
+
+
+async def test_someone_removed_is_shut_out_at_once(plans, olive):
+    bob, user, socket = await invited_and_live(olive, plans)
     response = await database_sync_to_async(olive.post)(
         f"/rooms/{plans.slug}/members/", {"remove": member_key(user.pk)}
     )
@@ -328,12 +334,7 @@ def test_the_owner_exports_the_whole_room(plans, olive):
 
 
 async def test_a_catch_up_after_a_removal_that_was_never_heard_gets_nothing(plans, olive):
-    bob = Client()
-    user = await database_sync_to_async(User.objects.create_user)("bob", password="x")
-    await database_sync_to_async(bob.force_login)(user)
-    await database_sync_to_async(bob.post)(await database_sync_to_async(invite_link)(olive, plans))
-    socket = socket_for(bob, plans.slug)
-    assert (await socket.connect())[0]
+    _, user, socket = await invited_and_live(olive, plans)
     # Gone from the record, without the word reaching his socket.
     await database_sync_to_async(Membership.objects.filter(user=user).delete)()
     await socket.send_to(json.dumps({"after": "0"}))
