@@ -5,6 +5,7 @@ Set REDIS_URL and DATABASE_URL for the production shape (several processes).
 """
 
 import os
+import urllib.parse
 from datetime import timedelta
 from pathlib import Path
 
@@ -114,6 +115,50 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 REDIS_URL = os.environ.get("REDIS_URL", "")
+# Sentinels ("host:port,host:port,..."): REDIS_URL's host is then the name of the service
+# they watch (redis://parley/0), as django-redis reads it, and every connection asks them
+# where the primary is now, so a failover needs no restart.
+REDIS_SENTINELS = env_list("REDIS_SENTINELS")
+REDIS_SENTINEL_PASSWORD = os.environ.get("REDIS_SENTINEL_PASSWORD") or None
+
+
+def redis_server(url: str, sentinels: list[str]) -> dict:
+    """One Redis server (or Sentinel service) as a channels-redis `hosts` entry, which the
+    cache and presence connect with too (rooms/redis_pools.py)."""
+    # redis-py's default 5 s socket timeout must not end a quiet subscription (it closed
+    # idle rooms' sockets with 1011).
+    if not sentinels:
+        return {"address": url, "socket_timeout": None}
+    parts = urllib.parse.urlsplit(url)
+    if not parts.hostname:
+        raise ImproperlyConfigured(f"REDIS_URL {url!r}: name the Sentinel service as its host")
+    addresses = []
+    for item in sentinels:
+        host, _, port = item.rpartition(":")
+        if not host or not port.isdigit():
+            raise ImproperlyConfigured(f"REDIS_SENTINELS: expected host:port, got {item!r}")
+        addresses.append((host.strip("[]"), int(port)))
+    return {
+        "sentinels": addresses,
+        "master_name": parts.hostname,
+        "db": int(parts.path.strip("/") or 0),
+        "username": urllib.parse.unquote(parts.username) if parts.username else None,
+        "password": urllib.parse.unquote(parts.password) if parts.password else None,
+        "socket_timeout": None,
+        "socket_connect_timeout": 2,
+        # A Sentinel that does not answer is skipped quickly for the next one.
+        "sentinel_kwargs": {
+            "socket_timeout": 1,
+            "socket_connect_timeout": 1,
+            "password": REDIS_SENTINEL_PASSWORD,
+        },
+    }
+
+
+# Several URLs, comma-separated, are shards: each room (its pub/sub and its presence) lives
+# wholly on one of them, by a hash of its name; the cache (sessions' copies, rate limits,
+# rooms' moderation state) lives on the first.
+REDIS_SHARDS = [redis_server(url, REDIS_SENTINELS) for url in env_list("REDIS_URL")]
 if REDIS_URL:
     # One Redis subscription per room per process, fanned out inside the process.
     # Pub/sub keeps nothing for a subscriber that was away: rooms/live/recovery.py and
@@ -122,9 +167,7 @@ if REDIS_URL:
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                # redis-py's default 5 s socket timeout must not end a quiet
-                # subscription (it closed idle rooms' sockets with 1011).
-                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "hosts": REDIS_SHARDS,
                 # Pub/sub channels are global to a Redis server: deployments (or test
                 # runs) that share one need their own prefix.
                 "prefix": os.environ.get("CHANNEL_PREFIX", "parley"),
@@ -133,10 +176,11 @@ if REDIS_URL:
     }
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": REDIS_URL,
-            # One pool per process, not a connection per request (rooms/cache.py says why).
-            "OPTIONS": {"pool_class": "rooms.cache.SharedConnectionPool"},
+            # A Redis that can't be reached (a failover under way) reads as a miss: the
+            # cache only saves work (rooms/cache.py).
+            "BACKEND": "rooms.cache.RedisCache",
+            "LOCATION": "parley",
+            "OPTIONS": {"server": REDIS_SHARDS[0]},
         }
     }
 else:

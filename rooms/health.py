@@ -1,7 +1,7 @@
 """Health checks for load balancers and service managers.
 
 /healthz says the process answers; /readyz says it can do its work: the database
-answers and the channel layer's Redis (when there is one) answers.
+answers and the channel layer's Redis servers (when there are any) answer.
 """
 
 import asyncio
@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
+
+from . import redis_pools
 
 CHECK_TIMEOUT = 3  # seconds
 
@@ -28,15 +30,9 @@ def check_database() -> None:
 
 
 async def check_channel_layer() -> None:
-    if not settings.REDIS_URL:
-        return  # the in-memory layer lives in this process
-    import redis.asyncio as redis
-
-    client = redis.from_url(settings.REDIS_URL, socket_connect_timeout=CHECK_TIMEOUT)
-    try:
-        await client.ping()
-    finally:
-        await client.aclose()
+    # Every shard (through Sentinel when there is one): a room on any of them needs it.
+    for server in settings.REDIS_SHARDS:
+        await redis_pools.ping(server, CHECK_TIMEOUT)
 
 
 @never_cache

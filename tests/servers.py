@@ -164,34 +164,29 @@ def cookie_header(jar: http.cookiejar.CookieJar) -> str:
 
 
 class RedisServer:
-    """A private redis-server, so a test can kill and restart it without touching others."""
+    """A private redis-server, so a test can kill and restart it without touching others.
+    `options` are more redis-server flags (a replica's --replicaof, say)."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, *options: str):
         self.port = free_port()
         self.directory = directory
+        self.options = options
         self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
+    def command(self) -> list[str]:
+        return [
+            "redis-server",
+            *("--port", str(self.port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", str(self.directory)),
+            *self.options,
+        ]
+
     def start(self) -> "RedisServer":
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.directory),
-            ],
-            stdout=subprocess.DEVNULL,
-        )
+        self.process = subprocess.Popen(self.command(), stdout=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -201,13 +196,32 @@ class RedisServer:
                         return self
             except OSError:
                 time.sleep(0.05)
-        raise RuntimeError("redis-server did not come up")
+        raise RuntimeError(f"{self.command()[0]} did not come up")
 
     def stop(self) -> None:
         if self.process is not None:
             self.process.kill()
             self.process.wait()
             self.process = None
+
+
+class SentinelServer(RedisServer):
+    """A private Redis Sentinel (redis-server in sentinel mode) watching `primary` as the
+    service "parley", quick to call it down: tests wait for a failover, people don't."""
+
+    def __init__(self, directory: Path, primary: RedisServer):
+        super().__init__(directory)
+        self.config = directory / f"sentinel-{self.port}.conf"
+        self.config.write_text(
+            f"port {self.port}\nbind 127.0.0.1\ndir {directory}\n"
+            f"sentinel monitor parley 127.0.0.1 {primary.port} 2\n"
+            "sentinel down-after-milliseconds parley 500\n"
+            "sentinel failover-timeout parley 2000\n"
+        )
+
+    def command(self) -> list[str]:
+        # Sentinel rewrites its file as it learns: each instance has its own.
+        return ["redis-server", str(self.config), "--sentinel"]
 
 
 def rss_kib(pid: int) -> int:

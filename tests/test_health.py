@@ -20,8 +20,13 @@ def test_readyz_checks_the_database_and_the_layer(client):
     assert response.json() == {"status": "ok", "database": "ok", "channel_layer": "ok"}
 
 
-def test_readyz_says_what_is_down(client, settings):
-    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+NOWHERE = {"address": "redis://127.0.0.1:1/0", "socket_timeout": None}  # nothing listens
+NO_SENTINEL = {"sentinels": [("127.0.0.1", 1)], "master_name": "parley", "socket_timeout": None}
+
+
+@pytest.mark.parametrize("servers", [[NOWHERE], [NO_SENTINEL]], ids=["redis", "sentinel"])
+def test_readyz_says_what_is_down(client, settings, servers):
+    settings.REDIS_SHARDS = servers
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["channel_layer"].startswith("unavailable")
