@@ -100,9 +100,17 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A connection pool: sockets post through short database calls, and opening
     # a PostgreSQL connection for each one would cost more than the insert.
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+        # After PostgreSQL restarts, every pooled connection is dead: each is checked as it
+        # is taken (one round trip) and replaced, so no request meets a dead one.
+        "check": ConnectionPool.check_connection,
+        # While PostgreSQL is down, a request waits this long for a connection, then gets
+        # an error it can answer (a message is refused with its text kept), not a hang.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "5")),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while a message is written; IMMEDIATE avoids

@@ -293,10 +293,10 @@ class Cluster:
         """SIGKILL one service's process, as a crash or a pulled plug would end it."""
         self.processes[name].stop(signal.SIGKILL)
 
-    def restart_db(self) -> None:
-        """Stop PostgreSQL the fast way (every connection cut) and start it again."""
-        self.processes["db"].stop(signal.SIGINT)
-        self.start("db")
+    def stop(self, name: str) -> None:
+        """Stop one service as its service manager would: PostgreSQL the fast way (every
+        connection cut at once; the default waits for pooled connections that never end)."""
+        self.processes[name].stop(signal.SIGINT if name == "db" else signal.SIGTERM)
 
     # Taking it down.
 
@@ -329,7 +329,7 @@ class Cluster:
         self.load()
         for name in ("proxy", *reversed(ORDER)):
             if name in self.processes:
-                self.processes[name].stop(signal.SIGINT if name == "db" else signal.SIGTERM)
+                self.stop(name)
         self.processes.clear()
         plan = self.plan or namespaces_plan(self.name, self.subnet)
         if plan.namespaced and network.unavailable() is None:
