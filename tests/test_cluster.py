@@ -119,9 +119,7 @@ def test_chat_through_nginx_spreads_sockets_over_every_app_host(browser, cluster
         page.context.close()
 
 
-def test_pages_of_a_killed_app_host_reconnect_elsewhere_and_catch_up_once(
-    browser, cluster, site
-):
+def test_pages_of_a_killed_app_host_reconnect_elsewhere_and_catch_up_once(browser, cluster, site):
     found = people(browser, site, "App Down", ["ada", "bob", "cid", "dee", "eve", "fay"])
     pages = [page for page, _ in found]
     # Someone on one app host directly, not through nginx: nothing brings them back.
@@ -195,9 +193,7 @@ def test_a_database_restart_refuses_sends_visibly_and_keeps_the_text(browser, cl
         page.context.close()
 
 
-def test_the_sentinels_promote_the_replica_when_the_redis_primary_dies(
-    browser, cluster, site
-):
+def test_the_sentinels_promote_the_replica_when_the_redis_primary_dies(browser, cluster, site):
     if not cluster.sentinel:
         pytest.skip("the settings do not read REDIS_SENTINELS: the apps cannot follow a failover")
     ada, bob = (enter(browser, site, "Failover", name) for name in ("ada", "bob"))

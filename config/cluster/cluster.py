@@ -150,7 +150,8 @@ class Cluster:
 
     def db_ready(self) -> bool:
         db = self.plan.db
-        probe = [postgres_bin("pg_isready"), "-q", "-U", "postgres", "-h", db.host.address, "-p", str(db.port)]
+        probe = [postgres_bin("pg_isready"), "-q", "-U", "postgres"]
+        probe += ["-h", db.host.address, "-p", str(db.port)]
         return subprocess.run(probe, check=False).returncode == 0
 
     def start_redis(self, name: str) -> Process:
@@ -162,34 +163,29 @@ class Cluster:
         replicaof = ""
         if leader and leader != redis.where:
             replicaof = f"replicaof {leader.replace(':', ' ')}"
-        config = render(
-            "redis.conf",
-            self.dir / f"{name}.conf",
-            address=redis.host.address,
-            port=redis.port,
-            dir=self.dir,
-            name=name,
-            replicaof=replicaof,
-        )
-        process = self.spawn(name, redis.host, ["redis-server", str(config)])
-        wait_for(lambda: answers_ping(redis.host.address, redis.port), 10, f"{name} did not start")
-        return process
+        return self.start_redis_server(name, redis, "redis-server", replicaof=replicaof)
 
     def start_sentinel(self, name: str) -> Process:
         sentinel = self.plan.sentinels[int(name[-1]) - 1]
         primary = self.plan.redis["redis1"]
-        config = render(
-            "sentinel.conf",
-            self.dir / f"{name}.conf",
-            address=sentinel.host.address,
-            port=sentinel.port,
-            dir=self.dir,
-            name=name,
+        return self.start_redis_server(
+            name,
+            sentinel,
+            "redis-sentinel",
             service=REDIS_SERVICE,
             primary=f"{primary.host.address} {primary.port}",
         )
-        process = self.spawn(name, sentinel.host, ["redis-sentinel", str(config)])
-        where = (sentinel.host.address, sentinel.port)
+
+    def start_redis_server(self, name: str, service, program: str, **values) -> Process:
+        """A Redis or a Sentinel, from its template (redis.conf, sentinel.conf), once it
+        answers PING."""
+        template = "redis.conf" if program == "redis-server" else "sentinel.conf"
+        where = (service.host.address, service.port)
+        config = render(
+            template, self.dir / f"{name}.conf", address=where[0], port=where[1],
+            dir=self.dir, name=name, **values,
+        )  # fmt: skip
+        process = self.spawn(name, service.host, [program, str(config)])
         wait_for(lambda: answers_ping(*where), 10, f"{name} did not start")
         return process
 
@@ -233,7 +229,7 @@ class Cluster:
         if not (ROOT / "staticfiles" / "staticfiles.json").exists():
             subprocess.run(
                 [*manage, "collectstatic", "--noinput", "-v", "0"], env=env, cwd=ROOT, check=True
-            )  # noqa: E501
+            )
         with (self.dir / "migrate.log").open("ab") as log:
             subprocess.run(
                 [*manage, "migrate", "--noinput", "-v", "0"],
