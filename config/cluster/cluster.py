@@ -14,7 +14,15 @@ import tempfile
 from pathlib import Path
 
 from . import network
-from .plan import REDIS_SERVICE, ROOT, Plan, app_environment, loopback_plan, namespaces_plan
+from .plan import (
+    REDIS_SERVICE,
+    ROOT,
+    Plan,
+    Service,
+    app_environment,
+    loopback_plan,
+    namespaces_plan,
+)
 from .processes import Process, answers_ping, http_ok, load_state, save_state, wait_for
 
 HERE = Path(__file__).resolve().parent
@@ -176,16 +184,16 @@ class Cluster:
             primary=f"{primary.host.address} {primary.port}",
         )
 
-    def start_redis_server(self, name: str, service, program: str, **values) -> Process:
+    def start_redis_server(self, name: str, at: Service, program: str, **values) -> Process:
         """A Redis or a Sentinel, from its template (redis.conf, sentinel.conf), once it
         answers PING."""
         template = "redis.conf" if program == "redis-server" else "sentinel.conf"
-        where = (service.host.address, service.port)
+        where = (at.host.address, at.port)
         config = render(
             template, self.dir / f"{name}.conf", address=where[0], port=where[1],
             dir=self.dir, name=name, **values,
         )  # fmt: skip
-        process = self.spawn(name, service.host, [program, str(config)])
+        process = self.spawn(name, at.host, [program, str(config)])
         wait_for(lambda: answers_ping(*where), 10, f"{name} did not start")
         return process
 
