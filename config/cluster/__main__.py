@@ -47,16 +47,24 @@ def summary(cluster: Cluster) -> None:
         print("with a port of its own.")
     else:
         print(f"One network namespace per host, on {plan.subnet} (this machine: {plan.gateway}).")
-    redis = "through the Sentinels" if cluster.sentinel else "at the first primary directly"
-    print(f"  proxy     nginx        {plan.proxy.where}")
-    for name, app in plan.apps.items():
-        print(f"  {name:9} manage.py serve  {app.where}")
-    for name, redis_service in plan.redis.items():
-        role = "primary" if name == "redis1" else "replica"
-        print(f"  {name:9} redis ({role})  {redis_service.where}")
-    for n, sentinel in enumerate(plan.sentinels, 1):
-        print(f"  sentinel{n} on {sentinel.host.name:7}  {sentinel.where}")
-    print(f"  db        PostgreSQL   {plan.db.where}")
+    redis = (
+        "through the Sentinels"
+        if cluster.sentinel
+        else "at redis1 directly (they would not follow a failover)"
+    )
+    rows = [("proxy", "nginx", plan.proxy.where)]
+    rows += [(name, "manage.py serve", app.where) for name, app in plan.apps.items()]
+    rows += [
+        (name, "Redis, " + ("primary" if name == "redis1" else "replica"), redis_service.where)
+        for name, redis_service in plan.redis.items()
+    ]
+    rows += [
+        (sentinel.host.name, f"Sentinel {n}", sentinel.where)
+        for n, sentinel in enumerate(plan.sentinels, 1)
+    ]
+    rows.append(("db", "PostgreSQL", plan.db.where))
+    for host, what, where in rows:
+        print(f"  {host:8} {what:17} {where}")
     print(f"Apps reach Redis {redis}. Logs and data: {cluster.dir}")
     print(f"Open {plan.url}  (make cluster-down removes it all)")
 

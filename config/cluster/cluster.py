@@ -219,6 +219,7 @@ class Cluster:
     def app_env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE", "DEBUG"}}
         env.update(app_environment(self.plan, self.secret_key, sentinel=self.sentinel))
+        # Files on messages: one folder on this machine stands in for the shared bucket.
         env["MEDIA_ROOT"] = str(self.dir / "media")
         env.update(self.extra_env)
         return env

@@ -138,7 +138,6 @@ def app_environment(plan: Plan, secret_key: str, *, sentinel: bool, **extra: str
         # Only the proxy's X-Forwarded-For is believed: the client address limits count.
         "FORWARDED_ALLOW_IPS": plan.proxy.host.address,
         "CHANNEL_PREFIX": f"{plan.name}-cluster",
-        "MEDIA_ROOT": "",  # set by the cluster: its own folder
         "PYTHONUNBUFFERED": "1",
         **extra,
     }
