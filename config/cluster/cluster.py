@@ -23,11 +23,12 @@ from .plan import (
     loopback_plan,
     namespaces_plan,
 )
-from .processes import Process, answers_ping, http_ok, load_state, save_state, wait_for
+from .processes import Process, answers_ping, as_user, http_ok, load_state, save_state, wait_for
 
 HERE = Path(__file__).resolve().parent
-# Start order; stopped in reverse.
-ORDER = ("db", "redis1", "redis2", "sentinel1", "sentinel2", "sentinel3", "app1", "app2", "app3")
+# Start order (the database is migrated before the apps start); stopped in reverse.
+SERVICES = ("db", "redis1", "redis2", "sentinel1", "sentinel2", "sentinel3")
+ORDER = (*SERVICES, "app1", "app2", "app3")
 
 
 class Template(string.Template):
@@ -64,10 +65,13 @@ def sentinel_supported() -> bool:
 
 
 def missing_programs() -> list[str]:
-    wanted = {"nginx": "nginx-light", "redis-server": "redis-server"}
-    wanted["redis-sentinel"] = "redis-sentinel"
-    gone = [f"{program} (Debian package: {package})" for program, package in wanted.items()
-            if shutil.which(program) is None]  # fmt: skip
+    """The programs the cluster runs that this machine lacks, with their Debian packages."""
+    wanted = {"nginx": "nginx-light", "redis-server": "redis-server", "redis-sentinel": ""}
+    gone = [
+        f"{program} (Debian package: {package or program})"
+        for program, package in wanted.items()
+        if shutil.which(program) is None
+    ]
     if not glob.glob("/usr/lib/postgresql/*/bin/postgres"):
         gone.append("postgres (Debian package: postgresql)")
     return gone
@@ -104,15 +108,17 @@ class Cluster:
         self.fallback_reason = "asked for" if self.force_loopback else network.unavailable()
         if self.fallback_reason is None:
             self.plan = namespaces_plan(self.name, self.subnet)
-            self.save()  # before anything is made: `down` can always find it
-            network.build(self.plan)
         else:
             self.plan = loopback_plan(self.name, free_port)
-        self.save()
+        self.save()  # before anything is made: `down` can always find it
         try:
-            for name in ORDER:
+            if self.plan.namespaced:
+                network.build(self.plan)
+            for name in SERVICES:
                 self.start(name)
             self.migrate()
+            for app in self.plan.apps:
+                self.start(app)
             for app in self.plan.apps:
                 self.wait_ready(app)
             self.start("proxy")
@@ -140,13 +146,7 @@ class Cluster:
             if user:
                 shutil.chown(data, user, user)
             initdb = [postgres_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust"]
-            subprocess.run(
-                ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *initdb]
-                if user
-                else initdb,
-                check=True,
-                capture_output=True,
-            )
+            subprocess.run(as_user(user, initdb), check=True, capture_output=True)
             # Trust on the cluster's own subnet only: it exists nowhere else.
             with (data / "pg_hba.conf").open("a") as hba:
                 hba.write(f"host all all {self.plan.subnet} trust\n")

@@ -28,6 +28,14 @@ def started_at(pid: int) -> str | None:
     return None if fields[0] in "ZX" else fields[19]
 
 
+def as_user(user: str | None, argv: list[str]) -> list[str]:
+    """argv run as `user` (None: as whoever runs it). setpriv replaces itself with the
+    command, as `ip netns exec` does: the process id stays the command's."""
+    if user is None:
+        return argv
+    return ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *argv]
+
+
 class Process:
     """One service's process, started by this cluster."""
 
@@ -39,12 +47,9 @@ class Process:
     def spawn(
         cls, name: str, host: Host, argv: list[str], log: Path, env=None, user=None
     ) -> "Process":
-        if user is not None:
-            # setpriv replaces itself with the command, as `ip netns exec` does.
-            argv = ["setpriv", f"--reuid={user}", f"--regid={user}", "--init-groups", *argv]
         with log.open("ab") as out:
             popen = subprocess.Popen(
-                host.run(argv),
+                host.run(as_user(user, argv)),
                 cwd=ROOT,
                 env=env,
                 stdin=subprocess.DEVNULL,
