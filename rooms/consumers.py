@@ -319,6 +319,7 @@ class RoomConsumer(Consumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:
             return
+        kind = None
         try:
             frame = parse_frame(text_data)
             # A frame's kind is the first field of the table it carries; none: a message.
@@ -327,9 +328,11 @@ class RoomConsumer(Consumer):
         except FrameError as error:
             await self.send(render_push("error", error=str(error)))
         except DATABASE_DOWN:
-            # An edit, a topic, a reaction: refused and said so; the socket stays open.
+            # An edit, a topic, a reaction: refused and said so; the socket stays open. A
+            # read position is no one's action (the page sends it again as it reads on).
             log.warning("a change could not be stored", exc_info=True)
-            await self.send(render_push("error", error=NOT_STORED_NOW))
+            if kind != "read":
+                await self.send(render_push("error", error=NOT_STORED_NOW))
 
     # Each handler: read the frame, call the domain, answer this socket. Everyone else
     # hears of a change from rooms/events.py, once it is stored.

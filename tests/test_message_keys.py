@@ -376,6 +376,36 @@ async def test_a_post_the_database_cannot_take_is_refused_with_its_text_and_stor
     await ada.disconnect()
 
 
+async def test_an_edit_the_database_cannot_take_is_refused_and_a_read_position_is_not_answered(
+    monkeypatch,
+):
+    from django.db import OperationalError
+
+    from rooms import editing, reading
+    from rooms.consumers import NOT_STORED_NOW
+
+    def unavailable(*args):
+        raise OperationalError("the database is restarting")
+
+    await make_room()
+    ada = await joined_socket(name="ada")
+    await ada.send_to(keyed("to change", new_key()))
+    await answer(ada)
+    pk = await database_sync_to_async(lambda: Message.objects.get().pk)()
+    monkeypatch.setattr(editing, "edit_message", unavailable)
+    monkeypatch.setattr(reading, "mark_read", unavailable)
+    await ada.send_to(json.dumps({"read": "1"}))
+    await ada.send_to(json.dumps({"edit": str(pk), "message": "changed"}))
+    # Frames are answered in order: the first answer is the edit's, the read got none.
+    assert NOT_STORED_NOW in await answer(ada)
+    monkeypatch.undo()
+    key = new_key()
+    await ada.send_to(keyed("still open", key))
+    assert f'data-key="{key}"' in await answer(ada)
+    assert await bodies() == ["to change", "still open"]
+    await ada.disconnect()
+
+
 async def test_a_socket_opened_while_the_database_is_down_is_told_to_try_again_later(
     monkeypatch,
 ):
