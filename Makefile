@@ -8,7 +8,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static run serve services test test-services e2e screenshots bench lint format clean
+.PHONY: install static run serve services cluster cluster-down test test-services e2e screenshots \
+	bench lint format clean
 
 # Written by `make services`: the local Redis and PostgreSQL, which serve, bench and
 # test-services use (make run and make test stay on SQLite and the in-memory layer).
@@ -50,6 +51,16 @@ services:
 	@printf 'REDIS_URL=%s\nDATABASE_URL=%s\n' redis://127.0.0.1:6379/0 \
 	  postgres://postgres:postgres@127.0.0.1:5432/parley > .services.env
 	@echo "Redis and PostgreSQL are up; make serve and make test-services use them (rm .services.env to stop)."
+
+# Parley on several hosts of this machine: nginx, three app hosts, Redis with a replica and
+# three Sentinels, PostgreSQL, each host in its own network namespace (as root; else ports on
+# 127.0.0.1). From Debian packages: nginx-light redis-server redis-sentinel postgresql.
+# docs/deploy.md, "Several hosts".
+cluster: static
+	$(PY) -m config.cluster up
+
+cluster-down: install
+	$(PY) -m config.cluster down
 
 # axe-core, injected into pages by the accessibility tests.
 tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.json

@@ -101,9 +101,19 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # A connection pool: sockets post through short database calls, and opening
     # a PostgreSQL connection for each one would cost more than the insert.
+    from psycopg_pool import ConnectionPool
+
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
         "min_size": 1,
         "max_size": int(os.environ.get("DATABASE_POOL_SIZE", "10")),
+        # After PostgreSQL restarts, every pooled connection is dead: each is checked as it
+        # is taken (one round trip) and replaced, so no request meets a dead one.
+        "check": ConnectionPool.check_connection,
+        # While PostgreSQL is down, a call waits this long for a connection, then fails
+        # with an error the app answers (a message is refused with its text kept). Short:
+        # a process's database calls take turns in one thread (Channels' and Django's async
+        # code), so it is also the wait of every call queued behind it, never a busy pool.
+        "timeout": float(os.environ.get("DATABASE_POOL_TIMEOUT", "2")),
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets readers go on while a message is written; IMMEDIATE avoids

@@ -22,6 +22,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError
 
 from . import (
     about,
@@ -56,6 +57,10 @@ CLOSE_BANNED = 4005
 # "Internal error": htmx's ws extension reconnects, and the page sends again what was not
 # acknowledged, under the same keys.
 CLOSE_FAILED = 1011
+# "Try again later": the database is out (restarting, say); htmx reconnects on this too.
+CLOSE_TRY_LATER = 1013
+# PostgreSQL is down or restarting, or every pooled connection is busy past the wait.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 
 # Messages of one socket waiting to be stored and answered; at this many, it reads no
 # more frames until the oldest is answered.
@@ -63,6 +68,7 @@ IN_FLIGHT = 32
 
 UNREADABLE = "That message could not be read; please try again."
 CATCH_UP_TOO_OFTEN = "Slow down: this page asked to catch up too often. Reload it if it is stuck."
+NOT_STORED_NOW = "Not sent: messages cannot be stored right now. Retry in a moment."
 BROKEN_CHARACTER = "That message has a broken character in it; please type it again."
 # Half of a UTF-16 pair, as JSON's "\\ud800" escape gives: no UTF-8 can carry it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -191,7 +197,16 @@ class RoomConsumer(Consumer):
 
     async def connect(self) -> None:
         slug = self.scope["url_route"]["kwargs"]["slug"]
-        self.me, self.room = await self.load(slug)
+        try:
+            self.me, self.room = await self.load(slug)
+        except DATABASE_DOWN:
+            # Not a failed handshake (an error page, and a traceback per retry): the page
+            # shows it is reconnecting, and tries again.
+            extra = {"room": slug, "conn": self.conn_id, "code": CLOSE_TRY_LATER}
+            log.warning("ws.refused", extra=extra)
+            await self.accept()
+            await self.close(code=CLOSE_TRY_LATER)
+            return
         if not identity.drawn_for(self.page_tag(), self.me):
             # The page was drawn for a name this browser no longer has (logged out or
             # renamed in another tab while it was away): it learns who it is now and
@@ -304,6 +319,7 @@ class RoomConsumer(Consumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if self.group is None:
             return
+        kind = None
         try:
             frame = parse_frame(text_data)
             # A frame's kind is the first field of the table it carries; none: a message.
@@ -311,6 +327,12 @@ class RoomConsumer(Consumer):
             await FRAME_KINDS.get(kind, RoomConsumer.on_message)(self, frame)
         except FrameError as error:
             await self.send(render_push("error", error=str(error)))
+        except DATABASE_DOWN:
+            # An edit, a topic, a reaction: refused and said so; the socket stays open. A
+            # read position is no one's action (the page sends it again as it reads on).
+            log.warning("a change could not be stored", exc_info=True)
+            if kind != "read":
+                await self.send(render_push("error", error=NOT_STORED_NOW))
 
     # Each handler: read the frame, call the domain, answer this socket. Everyone else
     # hears of a change from rooms/events.py, once it is stored.
@@ -422,6 +444,15 @@ class RoomConsumer(Consumer):
                 reasons = " ".join(error.message_dict.get("body", error.messages))
                 await self.send(
                     render_push("error", error=reasons, key=key, text=None if key else text)
+                )
+            except DATABASE_DOWN:
+                log.warning("a post could not be stored", exc_info=True)
+                # The database is out: refused like an invalid message, so the page keeps
+                # the text in "Not sent yet" with the reason and a Retry, and the socket
+                # stays open for the room's live messages. Sent again under its key, it
+                # is stored once, even if this one was committed after all.
+                await self.send(
+                    render_push("error", error=NOT_STORED_NOW, key=key, text=None if key else text)
                 )
             except Exception:
                 log.warning("a post could not be stored", exc_info=True)

@@ -346,11 +346,12 @@ async def test_more_posts_than_a_socket_may_hold_in_flight_all_go_in_order():
     await ada.disconnect()
 
 
-async def test_a_post_the_database_cannot_take_closes_the_socket_and_is_sent_again_once(
+async def test_a_post_the_database_cannot_take_is_refused_with_its_text_and_stored_once_later(
     monkeypatch,
 ):
     from django.db import OperationalError
 
+    from rooms.consumers import NOT_STORED_NOW
     from rooms.live import outbox
 
     def unavailable(posts):
@@ -361,16 +362,64 @@ async def test_a_post_the_database_cannot_take_closes_the_socket_and_is_sent_aga
     key = new_key()
     monkeypatch.setattr(outbox, "post_messages", unavailable)
     await ada.send_to(keyed("when it is back", key))
-    # Closed with a code the page reconnects on; no acknowledgement came before it.
-    while (output := await ada.receive_output(timeout=5))["type"] != "websocket.close":
-        assert f'data-key="{key}"' not in output.get("text", "")
-    assert output["code"] == 1011
+    # Refused by its key with the reason: the page keeps the text in "Not sent yet".
+    refused = await answer(ada)
+    assert f'data-key="{key}"' in refused
+    assert NOT_STORED_NOW in refused
     monkeypatch.undo()
-    # The page reconnects and sends what was not acknowledged, under its key.
-    again = await open_socket("django-girls", "ada")
-    again.scope["headers"] = ada.scope["headers"]
-    assert (await again.connect())[0]
-    await again.send_to(keyed("when it is back", key))
-    assert "></p>" in await answer(again)  # acknowledged
+    # The socket stayed open: Retry sends it again under its key, and it is stored once.
+    await ada.send_to(keyed("when it is back", key))
+    assert "></p>" in await answer(ada)  # acknowledged
+    await ada.send_to(keyed("when it is back", key))
+    assert "></p>" in await answer(ada)
     assert await bodies() == ["when it is back"]
-    await again.disconnect()
+    await ada.disconnect()
+
+
+async def test_an_edit_the_database_cannot_take_is_refused_and_a_read_position_is_not_answered(
+    monkeypatch,
+):
+    from django.db import OperationalError
+
+    from rooms import editing, reading
+    from rooms.consumers import NOT_STORED_NOW
+
+    def unavailable(*args):
+        raise OperationalError("the database is restarting")
+
+    await make_room()
+    ada = await joined_socket(name="ada")
+    await ada.send_to(keyed("to change", new_key()))
+    await answer(ada)
+    pk = await database_sync_to_async(lambda: Message.objects.get().pk)()
+    monkeypatch.setattr(editing, "edit_message", unavailable)
+    monkeypatch.setattr(reading, "mark_read", unavailable)
+    await ada.send_to(json.dumps({"read": "1"}))
+    await ada.send_to(json.dumps({"edit": str(pk), "message": "changed"}))
+    # Frames are answered in order: the first answer is the edit's, the read got none.
+    assert NOT_STORED_NOW in await answer(ada)
+    monkeypatch.undo()
+    key = new_key()
+    await ada.send_to(keyed("still open", key))
+    assert f'data-key="{key}"' in await answer(ada)
+    assert await bodies() == ["to change", "still open"]
+    await ada.disconnect()
+
+
+async def test_a_socket_opened_while_the_database_is_down_is_told_to_try_again_later(
+    monkeypatch,
+):
+    from django.db import OperationalError
+
+    from rooms.consumers import CLOSE_TRY_LATER, RoomConsumer
+
+    def unavailable(self, slug):
+        raise OperationalError("the database is restarting")
+
+    await make_room()
+    monkeypatch.setattr(RoomConsumer, "load", database_sync_to_async(unavailable))
+    socket = await open_socket("django-girls", "ada")
+    # Accepted, then closed with a code the page reconnects on: no failed handshake.
+    assert (await socket.connect())[0]
+    closed = await socket.receive_output(timeout=5)
+    assert closed == {"type": "websocket.close", "code": CLOSE_TRY_LATER}

@@ -1,0 +1,8 @@
+"""`make cluster`: Parley on several hosts of this machine (docs/deploy.md, "Several hosts").
+
+Run as `python -m config.cluster up|down|status`; tests/test_cluster.py drives Cluster.
+"""
+
+from .cluster import Cluster, missing_programs, sentinel_supported
+
+__all__ = ["Cluster", "missing_programs", "sentinel_supported"]
