@@ -4,23 +4,29 @@ root or `ip netns`, every host is 127.0.0.1 with ports of its own). Real Chromiu
 the site through nginx, and hosts fail under them: an app host, the Redis primary, the
 database.
 
+Last, the reliability suite runs again with the channel layer on two Redis shards.
+
 Needs REDIS_URL (CI's services pass sets it) and nginx, redis-sentinel and PostgreSQL's
 programs (Debian packages nginx-light, redis-sentinel, postgresql; .ci/run installs them).
 """
 
 import os
+import subprocess
+import sys
 import time
+import urllib.parse
 from types import SimpleNamespace
 
 import pytest
+import redis
 from playwright.sync_api import Browser, Page, expect
 
 from config.cluster import Cluster, missing_programs
 from rooms.consumers import NOT_STORED_NOW
 
-from .helpers import needs_redis
+from .helpers import DATABASE_URL, REDIS_URL, needs_redis
 from .pages import bodies, enter, log, say
-from .servers import LIVE_WITHIN
+from .servers import LIVE_WITHIN, ROOT, RedisServer
 
 pytestmark = [needs_redis, pytest.mark.e2e, pytest.mark.cluster]
 
@@ -201,8 +207,6 @@ def test_a_database_restart_refuses_sends_visibly_and_keeps_the_text(browser, cl
 
 
 def test_the_sentinels_promote_the_replica_when_the_redis_primary_dies(browser, cluster, site):
-    if not cluster.sentinel:
-        pytest.skip("the settings do not read REDIS_SENTINELS: the apps cannot follow a failover")
     ada, bob = (enter(browser, site, "Failover", name) for name in ("ada", "bob"))
     said: list[str] = []
     chat([ada, bob], said, "before the failover", 4)
@@ -237,3 +241,48 @@ def test_the_sentinels_promote_the_replica_when_the_redis_primary_dies(browser, 
     )
     for page in (ada, bob):
         page.context.close()
+
+
+# The reliability suite: delivery under load, failover, catch-up, presence, slow readers
+# and socket caps, message keys, pages reconnecting.
+RELIABILITY = [
+    "tests/test_delivery.py",
+    "tests/test_failover.py",
+    "tests/test_live.py",
+    "tests/test_presence.py",
+    "tests/test_sockets.py",
+    "tests/test_message_keys.py",
+    "tests/test_browser_catchup.py",
+    "tests/test_browser_connection.py",
+]
+
+
+@pytest.mark.timeout(1800)  # a whole run of its own
+def test_the_reliability_suite_passes_with_rooms_over_two_shards(tmp_path):
+    """The same tests again, in a run of their own whose channel layer has two Redis shards
+    (this run's Redis and a private one): rooms land on both, and nothing else changes."""
+    second = RedisServer(tmp_path).start()
+    try:
+        env = {
+            **os.environ,
+            "REDIS_URL": f"{REDIS_URL.split(',')[0]},{second.url}",
+            # A database of its own: this run's test database is in use.
+            "DATABASE_URL": urllib.parse.urlsplit(DATABASE_URL)
+            ._replace(path=urllib.parse.urlsplit(DATABASE_URL).path + "_shards")
+            .geturl(),
+        }
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *RELIABILITY],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else ""
+        print(f"\nreliability suite over two shards: {summary}")
+        assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+        # Rooms were spread: the private shard carried rooms' pushes too.
+        stats = redis.Redis(port=second.port).info("commandstats")
+        assert stats.get("cmdstat_publish", {}).get("calls", 0) > 100
+    finally:
+        second.stop()

@@ -3,6 +3,6 @@
 Run as `python -m config.cluster up|down|status`; tests/test_cluster.py drives Cluster.
 """
 
-from .cluster import Cluster, missing_programs, sentinel_supported
+from .cluster import Cluster, missing_programs
 
-__all__ = ["Cluster", "missing_programs", "sentinel_supported"]
+__all__ = ["Cluster", "missing_programs"]

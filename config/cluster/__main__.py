@@ -14,12 +14,13 @@ def main() -> int:
     parser.add_argument(
         "--redis",
         choices=["sentinel", "primary"],
-        help="apps find Redis through the Sentinels (default when the settings read "
-        "REDIS_SENTINELS) or go to the first primary directly",
+        default="sentinel",
+        help="apps find Redis through the Sentinels (the default) or go to the first "
+        "primary directly",
     )
     parser.add_argument("--loopback", action="store_true", help="no namespaces: ports on 127.0.0.1")
     args = parser.parse_args()
-    sentinel = None if args.redis is None else args.redis == "sentinel"
+    sentinel = args.redis == "sentinel"
     cluster = Cluster(args.name, args.subnet, sentinel=sentinel, loopback=args.loopback)
     if args.action == "down":
         cluster.down()

@@ -59,11 +59,6 @@ def version_key(path: str) -> int:
     return int(Path(path).parts[4]) if Path(path).parts[4].isdigit() else 0
 
 
-def sentinel_supported() -> bool:
-    """Whether this checkout's settings read REDIS_SENTINELS (the Sentinel-aware REDIS_URL)."""
-    return "REDIS_SENTINELS" in (ROOT / "config" / "settings.py").read_text()
-
-
 def missing_programs() -> list[str]:
     """The programs the cluster runs that this machine lacks, with their Debian packages."""
     wanted = {"nginx": "nginx-light", "redis-server": "redis-server", "redis-sentinel": ""}
@@ -83,14 +78,14 @@ class Cluster:
         name: str = "parley",
         subnet: str = "10.77.0",
         *,
-        sentinel: bool | None = None,
+        sentinel: bool = True,
         loopback: bool = False,
         env: dict[str, str] | None = None,
     ):
         self.name, self.subnet = name, subnet
         self.dir = Path(tempfile.gettempdir()) / f"{name}-cluster"
         self.state_file = self.dir / "state.json"
-        self.sentinel = sentinel_supported() if sentinel is None else sentinel
+        self.sentinel = sentinel
         self.force_loopback = loopback
         self.extra_env = env or {}
         self.plan: Plan | None = None
