@@ -4,8 +4,9 @@
 markdown-it-py with HTML off and every other rule off (no headings, lists, images or
 [text](links) that hide where they go); bare web addresses become links and @names are
 marked, by this module. Everything a person typed is escaped piece by piece; the only
-markup in the result is what these renderers write, so no input can open a tag or an
-attribute.
+markup in the result is what these renderers and the templates in templates/rooms/format/
+write (rooms/markup.py hands those templates escaped parts only), so no input can open a
+tag or an attribute.
 """
 
 import datetime
@@ -17,6 +18,8 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from markdown_it import MarkdownIt
+
+from rooms.markup import draw
 
 register = template.Library()
 
@@ -57,7 +60,7 @@ def _link(url: str) -> tuple[str, str]:
     if re.fullmatch(r"https?://", url):
         return escape(url + tail), ""
     href = escape(url)
-    return f'<a href="{href}" target="_blank" rel="noopener nofollow ugc">{href}</a>', escape(tail)
+    return draw("_link", href=href, text=href), escape(tail)
 
 
 @register.filter
@@ -92,10 +95,9 @@ def _text(renderer, tokens, index, options, env) -> str:
             # Names end before trailing dots and dashes ("thanks @ada.").
             stripped = name.rstrip(".-")
             rest = name[len(stripped) :]
-            out.append(
-                f'<span class="mention" data-mention="{mention_tag(stripped)}">'
-                f"@{escape(stripped)}</span>{escape(rest)}"
-            )
+            tag = escape(mention_tag(stripped))
+            out.append(draw("_mention", tag=tag, name=escape(stripped)))
+            out.append(escape(rest))
     out.append(escape(text[start:]))
     return "".join(out)
 
@@ -106,12 +108,11 @@ def _fence(renderer, tokens, index, options, env) -> str:
     token = tokens[index]
     info = token.info.strip()
     code = escape(info + "\n" if info else "") + escape(token.content)
-    # Focusable: a block wider than the message scrolls, by keyboard too.
-    return f'<pre tabindex="0"><code>{code}</code></pre>'
+    return draw("_code_block", code=code)
 
 
 def _code(renderer, tokens, index, options, env) -> str:
-    return f"<code>{escape(tokens[index].content)}</code>"
+    return draw("_code", code=escape(tokens[index].content))
 
 
 def _markdown() -> MarkdownIt:
