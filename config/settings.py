@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # Sync only: everything above runs in the request's one thread, with no trip to the
     # event loop and back per middleware hook (rooms/encoding.py says why).
     "rooms.encoding.Utf8FormMiddleware",
+    # A database outage answers 503 with what was typed, ready to send again.
+    "rooms.unavailable.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: turns a login refused for too many failures into its page.
     "axes.middleware.AxesMiddleware",
 ]

@@ -423,3 +423,33 @@ async def test_a_socket_opened_while_the_database_is_down_is_told_to_try_again_l
     assert (await socket.connect())[0]
     closed = await socket.receive_output(timeout=5)
     assert closed == {"type": "websocket.close", "code": CLOSE_TRY_LATER}
+
+
+def test_a_plain_form_post_the_database_cannot_take_comes_back_to_send_again(
+    joined, room, monkeypatch
+):
+    from django.db import OperationalError
+
+    from rooms import uploads
+
+    def unavailable(*args, **kwargs):
+        raise OperationalError("the database is restarting")
+
+    key = KEY_FIELD.search(joined.get(room.get_absolute_url()).content.decode())[1]
+    text = "<b>kept</b> & typed"
+    monkeypatch.setattr(uploads, "post_with_files", unavailable)
+    response = joined.post(room.get_absolute_url(), {"message": text, "key": key})
+    # Not a server error: a page that says so, with the text in a box and its key kept.
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    page = response.content.decode()
+    assert "nothing was saved" in page
+    assert box_text(page, "unsent-message") == text
+    assert "<b>kept</b>" not in page
+    assert f'name="key" value="{key}"' in page
+    monkeypatch.undo()
+    # Sent again from that page (same fields, same key): stored once.
+    for _ in range(2):
+        again = joined.post(room.get_absolute_url(), {"message": text, "key": key})
+        assert again.status_code == 303
+    assert list(Message.objects.values_list("body", flat=True)) == [text]
