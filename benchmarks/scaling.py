@@ -137,9 +137,14 @@ class Services:
         postgres, background = self.postgres_cpu()
         # Redis's own count (getrusage, in microseconds) is finer than /proc's ticks.
         cpu = self.redis.info("cpu")
+        commands = {
+            name.removeprefix("cmdstat_"): stats["calls"]
+            for name, stats in self.redis.info("commandstats").items()
+        }
         return Usage(
             redis=cpu["used_cpu_user"] + cpu["used_cpu_sys"],
             redis_out=self.redis.info("stats")["total_net_output_bytes"],
+            redis_commands=commands,
             postgres=postgres,
             postgres_background=background,
         )
@@ -152,6 +157,7 @@ class Services:
 class Usage:
     redis: float
     redis_out: int
+    redis_commands: dict[str, int]
     postgres: dict[int, float]
     postgres_background: dict[int, float]
     app: tuple[float, ...] = ()
@@ -171,6 +177,12 @@ class Usage:
                 self.postgres_background, before.postgres_background
             ),
             "redis_out_bytes": self.redis_out - before.redis_out,
+            # What the app asked of Redis, by command (publish: one per group event).
+            "redis_commands": {
+                name: calls - before.redis_commands.get(name, 0)
+                for name, calls in self.redis_commands.items()
+                if calls != before.redis_commands.get(name, 0)
+            },
         }
 
 
@@ -296,6 +308,20 @@ async def idle(fleet: Fleet, services: Services, seconds: float) -> dict:
     return usage(fleet, services).since(before)
 
 
+def net_of(used: dict, idle: dict) -> dict:
+    """A phase's use less what the same processes spend idle in as long: the share of
+    its messages alone."""
+    share = used["wall_s"] / idle["wall_s"]
+    net = {
+        name: round(used[name] - idle[name] * share, 3)
+        for name in ("redis_cpu_s", "postgres_cpu_s", "redis_out_bytes")
+    }
+    net["app_cpu_s"] = [
+        round(a - b * share, 3) for a, b in zip(used["app_cpu_s"], idle["app_cpu_s"], strict=True)
+    ]
+    return used | net
+
+
 def costs(result: dict, used: dict, processes: int) -> dict:
     """CPU per delivery and per post, by whom; Redis's bytes per message per process."""
     deliveries, posts = max(result["delivered"], 1), max(result["messages"], 1)
@@ -355,19 +381,23 @@ class Shape:
     rooms: int
     sockets: int  # per room
     messages: int  # at saturation, in all
-    senders: int  # per room, at saturation
+    # At saturation: sockets that send, per room, and the messages each keeps unanswered.
+    # Few enough in flight that no socket falls so far behind that it reads the record.
+    senders: int
+    window: int
     rate: float  # offered, messages/s in all
 
 
 def shapes(args) -> list[Shape]:
     return [
-        Shape("one room", 1, args.room_sockets, args.room_messages, 20, args.room_rate),
+        Shape("one room", 1, args.room_sockets, args.room_messages, 5, 1, args.room_rate),
         Shape(
             f"{args.rooms} rooms",
             args.rooms,
             args.rooms_sockets,
             args.rooms_messages,
             1,
+            2,
             args.rooms_rate,
         ),
     ]
@@ -415,15 +445,17 @@ async def run_processes(count: int, env: dict, sessions: list[str], args, servic
                 measured["rss_per_socket_kib"] = [
                     round(g / n / 1024, 1) for g, n in zip(grown, on_each, strict=True)
                 ]
-                measured["idle"] = await idle(fleet, services, args.idle_seconds)
+            measured["idle"] = await idle(fleet, services, args.idle_seconds)
             phase = Phase(rooms, fleet, services)
             measured["saturation"] = await saturate(
-                phase, shape.messages, shape.senders, args.window
+                phase, shape.messages, shape.senders, shape.window
             )
-            print(f"  {count} x {shape.name}: saturation {brief(measured['saturation'])}")
             phase = Phase(rooms, fleet, services)
             measured["offered"] = await offer(phase, shape.rate, args.seconds)
-            print(f"  {count} x {shape.name}: {shape.rate:g}/s {brief(measured['offered'])}")
+            for name in ("saturation", "offered"):
+                found = measured[name]
+                found["net"] = costs(found, net_of(found, measured["idle"]), count)
+                print(f"  {count} x {shape.name}, {name}: {brief(found)}", flush=True)
             for room in rooms:
                 await room.close()
             result[shape.name] = measured
@@ -458,24 +490,29 @@ def make_sessions(ports: list[int], count: int, rooms: list[str]) -> list[str]:
 
 
 def table(results: list[dict], names: list[str]) -> str:
+    """Saturation's deliveries/s and CPU per delivery and per post (net of idle), and the
+    offered rate's p99."""
     head = (
         f"{'shape':<11}{'N':>2}{'deliv/s':>9}{'p99 ms':>8}{'app µs/deliv':>13}"
         f"{'app µs/post':>12}{'client µs':>10}{'redis ms/1k posts':>18}"
-        f"{'pg ms/1k posts':>15}{'B/msg/proc':>11}{'lost':>6}"
+        f"{'pg ms/1k posts':>15}{'B/msg/proc':>11}{'KiB/socket':>11}{'lost':>6}"
     )
     lines = [head, "-" * len(head)]
     for name in names:
         for r in results:
             m = r[name]
             sat, off = m["saturation"], m["offered"]
+            net = sat["net"]
+            kib = m.get("rss_per_socket_kib")
             lines.append(
                 f"{name:<11}{r['processes']:>2}{sat['deliveries_per_s']:>9,}"
                 f"{off['each_p99_ms'] or float('nan'):>8.1f}"
-                f"{sat['app_us_per_delivery']:>13.2f}{sat['app_us_per_post']:>12.0f}"
+                f"{net['app_us_per_delivery']:>13.2f}{net['app_us_per_post']:>12.0f}"
                 f"{sat['client_us_per_delivery']:>10.2f}"
-                f"{sat['redis_ms_per_1000_posts']:>18.1f}"
-                f"{sat['postgres_ms_per_1000_posts']:>15.1f}"
-                f"{sat['redis_bytes_per_message_per_process']:>11,}"
+                f"{net['redis_ms_per_1000_posts']:>18.1f}"
+                f"{net['postgres_ms_per_1000_posts']:>15.1f}"
+                f"{net['redis_bytes_per_message_per_process']:>11,}"
+                f"{sum(kib) / len(kib) if kib else float('nan'):>11.1f}"
                 f"{sat['lost'] + off['lost']:>6}"
             )
     return "\n".join(lines)
@@ -489,13 +526,12 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--processes", type=processes_list, default=[1, 2, 3])
     parser.add_argument("--room-sockets", type=int, default=1000)
-    parser.add_argument("--room-messages", type=int, default=150, help="at saturation")
+    parser.add_argument("--room-messages", type=int, default=200, help="at saturation")
     parser.add_argument("--room-rate", type=float, default=10, help="offered messages/s")
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--rooms-sockets", type=int, default=10, help="per room")
     parser.add_argument("--rooms-messages", type=int, default=3000, help="at saturation")
     parser.add_argument("--rooms-rate", type=float, default=200, help="offered messages/s")
-    parser.add_argument("--window", type=int, default=4, help="unanswered messages per sender")
     parser.add_argument("--seconds", type=float, default=4, help="per offered-rate phase")
     parser.add_argument(
         "--idle-seconds",
