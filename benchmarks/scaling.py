@@ -6,10 +6,13 @@
 N separate `manage.py serve --workers 1` processes, each on a port of its own, share one
 Redis and one PostgreSQL database, as N hosts behind a load balancer would. The client
 spreads every room's sockets over the processes in turn, so every process is subscribed
-to every room (what a balancer that knows nothing of rooms does). Two shapes:
+to every room (what a balancer that knows nothing of rooms does). Three shapes:
 
 - one room with every socket in it (1,000 by default);
-- many rooms (100 rooms x 10 sockets).
+- many rooms (100 rooms x 10 sockets), spread;
+- the same rooms "by room": each room's sockets all on one process (rooms dealt over the
+  processes), as a balancer that routes a room's sockets to one process would; the
+  difference from the spread shape is what each further subscribed process costs.
 
 For each N and shape: deliveries/s at saturation (senders with a few unanswered messages
 each) and p50/p99 send-to-receipt at a fixed offered rate below saturation; and for every
@@ -141,7 +144,14 @@ class Services:
             name.removeprefix("cmdstat_"): stats["calls"]
             for name, stats in self.redis.info("commandstats").items()
         }
+        # Transactions and rows read in our database (a commit per stored batch, a read of
+        # the record per socket that fell behind): PostgreSQL reports them within a second.
+        statements = self.postgres.execute(
+            "SELECT xact_commit, tup_fetched FROM pg_stat_database WHERE datname = %s",
+            [self.database],
+        ).fetchone()
         return Usage(
+            postgres_statements=statements,
             redis=cpu["used_cpu_user"] + cpu["used_cpu_sys"],
             redis_out=self.redis.info("stats")["total_net_output_bytes"],
             redis_commands=commands,
@@ -160,6 +170,7 @@ class Usage:
     redis_commands: dict[str, int]
     postgres: dict[int, float]
     postgres_background: dict[int, float]
+    postgres_statements: tuple[int, int]
     app: tuple[float, ...] = ()
     wall: float = field(default_factory=time.perf_counter)
 
@@ -177,6 +188,8 @@ class Usage:
                 self.postgres_background, before.postgres_background
             ),
             "redis_out_bytes": self.redis_out - before.redis_out,
+            "postgres_commits": self.postgres_statements[0] - before.postgres_statements[0],
+            "postgres_rows_fetched": self.postgres_statements[1] - before.postgres_statements[1],
             # What the app asked of Redis, by command (publish: one per group event).
             "redis_commands": {
                 name: calls - before.redis_commands.get(name, 0)
@@ -229,21 +242,33 @@ class Fleet:
 class Spread(bench.Room):
     """One room's sockets, dealt over the processes in turn. `offset` (the room's number)
     starts each room on a different process, so the rooms' first sockets, which send,
-    are spread too."""
+    are spread too. `together`: every socket of the room on process `offset` instead, as
+    a balancer that routes by room would place them."""
 
-    def __init__(self, fleet: Fleet, name: str, sessions: list[str], offset: int = 0):
+    def __init__(
+        self,
+        fleet: Fleet,
+        name: str,
+        sessions: list[str],
+        offset: int = 0,
+        together: bool = False,
+    ):
         super().__init__(VARIANT, fleet.ports[0], name, sessions)
         self.ports = fleet.ports
         self.offset = offset
+        self.together = together
+
+    def process(self, index: int) -> int:
+        return (self.offset + (0 if self.together else index)) % len(self.ports)
 
     def address(self, index: int) -> int:
-        return self.ports[(self.offset + index) % len(self.ports)]
+        return self.ports[self.process(index)]
 
     def on_each(self) -> list[int]:
         """Sockets on each process."""
         counts = [0] * len(self.ports)
         for index in range(len(self.sockets)):
-            counts[(self.offset + index) % len(self.ports)] += 1
+            counts[self.process(index)] += 1
         return counts
 
 
@@ -386,6 +411,7 @@ class Shape:
     senders: int
     window: int
     rate: float  # offered, messages/s in all
+    together: bool = False  # each room's sockets on one process (Spread)
 
 
 def shapes(args) -> list[Shape]:
@@ -400,6 +426,16 @@ def shapes(args) -> list[Shape]:
             2,
             args.rooms_rate,
         ),
+        Shape(
+            f"{args.rooms} rooms by room",
+            args.rooms,
+            args.rooms_sockets,
+            args.rooms_messages,
+            1,
+            2,
+            args.rooms_rate,
+            together=True,
+        ),
     ]
 
 
@@ -411,7 +447,8 @@ async def open_rooms(fleet: Fleet, shape: Shape, sessions: list[str]) -> list[Sp
     rooms = []
     for number, name in enumerate(room_names(shape)):
         first = number * shape.sockets
-        room = Spread(fleet, name, sessions[first : first + shape.sockets], offset=number)
+        people = sessions[first : first + shape.sockets]
+        room = Spread(fleet, name, people, offset=number, together=shape.together)
         await room.open(shape.sockets)
         rooms.append(room)
     return rooms
@@ -493,7 +530,7 @@ def table(results: list[dict], names: list[str]) -> str:
     """Saturation's deliveries/s and CPU per delivery and per post (net of idle), and the
     offered rate's p99."""
     head = (
-        f"{'shape':<11}{'N':>2}{'deliv/s':>9}{'p99 ms':>8}{'app µs/deliv':>13}"
+        f"{'shape':<19}{'N':>2}{'deliv/s':>9}{'p99 ms':>8}{'app µs/deliv':>13}"
         f"{'app µs/post':>12}{'client µs':>10}{'redis ms/1k posts':>18}"
         f"{'pg ms/1k posts':>15}{'B/msg/proc':>11}{'KiB/socket':>11}{'lost':>6}"
     )
@@ -505,7 +542,7 @@ def table(results: list[dict], names: list[str]) -> str:
             net = sat["net"]
             kib = m.get("rss_per_socket_kib")
             lines.append(
-                f"{name:<11}{r['processes']:>2}{sat['deliveries_per_s']:>9,}"
+                f"{name:<19}{r['processes']:>2}{sat['deliveries_per_s']:>9,}"
                 f"{off['each_p99_ms'] or float('nan'):>8.1f}"
                 f"{net['app_us_per_delivery']:>13.2f}{net['app_us_per_post']:>12.0f}"
                 f"{sat['client_us_per_delivery']:>10.2f}"
@@ -561,7 +598,8 @@ async def main() -> None:
     services = Services(redis_url, DATABASE)
     results = []
     try:
-        rooms = ["scale-warm", *(name for shape in shapes(args) for name in room_names(shape))]
+        named = [name for shape in shapes(args) for name in room_names(shape)]
+        rooms = list(dict.fromkeys(["scale-warm", *named]))
         most = max(s.rooms * s.sockets for s in shapes(args))
         fleet = Fleet(max(args.processes), env, log_dir)
         try:
