@@ -568,7 +568,7 @@ async def main() -> None:
     parser.add_argument("--rooms", type=int, default=100)
     parser.add_argument("--rooms-sockets", type=int, default=10, help="per room")
     parser.add_argument("--rooms-messages", type=int, default=3000, help="at saturation")
-    parser.add_argument("--rooms-rate", type=float, default=200, help="offered messages/s")
+    parser.add_argument("--rooms-rate", type=float, default=100, help="offered messages/s")
     parser.add_argument("--seconds", type=float, default=4, help="per offered-rate phase")
     parser.add_argument(
         "--idle-seconds",
