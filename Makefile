@@ -91,7 +91,7 @@ bench: static services $(VENV)/.bench $(WORKSHOP_VENV)/.installed
 
 # 1, 2 and 3 app processes on one Redis and PostgreSQL: throughput, CPU per delivery and
 # per post, Redis's bytes per process, memory per socket (BENCHMARKS.md, docs/capacity.md).
-# A private Redis is started for the run, so its CPU is the run's alone; about 5 minutes.
+# A private Redis is started for the run, so its CPU is the run's alone; 6 to 10 minutes.
 bench-scaling: static services $(VENV)/.bench
 	env $$(cat .services.env) $(PY) benchmarks/scaling.py $(BENCH_ARGS)
 
