@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 
 .PHONY: install static run serve services cluster cluster-down test test-services e2e screenshots \
-	bench lint format clean
+	bench bench-scaling lint format clean
 
 # Written by `make services`: the local Redis and PostgreSQL, which serve, bench and
 # test-services use (make run and make test stay on SQLite and the in-memory layer).
@@ -98,6 +98,12 @@ bench: static services $(VENV)/.bench $(WORKSHOP_VENV)/.installed
 	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || \
 	  echo "wrk is not installed: the page figures are left out"
 	env $$(cat .services.env) $(PY) benchmarks/bench.py $(BENCH_ARGS)
+
+# 1, 2 and 3 app processes on one Redis and PostgreSQL: throughput, CPU per delivery and
+# per post, Redis's bytes per process, memory per socket (BENCHMARKS.md, docs/capacity.md).
+# A private Redis is started for the run, so its CPU is the run's alone; 6 to 10 minutes.
+bench-scaling: static services $(VENV)/.bench
+	env $$(cat .services.env) $(PY) benchmarks/scaling.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -459,10 +459,15 @@ class Room:
             self.sockets += await asyncio.gather(*(self.connect(i) for i in indexes))
         return count / (time.perf_counter() - started)
 
+    def address(self, index: int) -> int:
+        """The port socket `index` opens on (one server here; several in scaling.py)."""
+        return self.port
+
     async def connect(self, index: int) -> Socket:
         user = f"u{index}"
-        url = f"ws://127.0.0.1:{self.port}{self.variant.ws_path(self.name, user)}"
-        headers = {"Origin": f"http://127.0.0.1:{self.port}"}
+        port = self.address(index)
+        url = f"ws://127.0.0.1:{port}{self.variant.ws_path(self.name, user)}"
+        headers = {"Origin": f"http://127.0.0.1:{port}"}
         if self.variant.parley:
             headers["Cookie"] = self.sessions[index]
         transport, receiver = await ws_connect(
