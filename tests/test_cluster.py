@@ -172,6 +172,8 @@ def unsent(page: Page):
 
 def test_a_database_restart_refuses_sends_visibly_and_keeps_the_text(browser, cluster, site):
     ada, bob = (enter(browser, site, "Database Down", name) for name in ("ada", "bob"))
+    # And a page without JavaScript, which sends through the plain form.
+    cy = enter(browser, site, "Database Down", "cy", java_script_enabled=False)
     said: list[str] = []
     chat([ada, bob], said, "before the restart", 4)
 
@@ -186,6 +188,10 @@ def test_a_database_restart_refuses_sends_visibly_and_keeps_the_text(browser, cl
     expect(ada.get_by_role("heading", level=1)).to_have_text("Database Down")
     expect(ada.locator(".room")).to_have_attribute("data-connection", "open")
     expect(log(bob)).not_to_contain_text("while the database is down")
+    # The plain form says so too, and gives the text back in a box to send again.
+    say(cy, "typed without scripts")
+    expect(cy.get_by_role("heading", level=1)).to_have_text("Not saved: try again in a moment")
+    expect(cy.get_by_label("Your message")).to_have_value("typed without scripts")
 
     cluster.start("db")
     back = time.monotonic()
@@ -198,11 +204,14 @@ def test_a_database_restart_refuses_sends_visibly_and_keeps_the_text(browser, cl
     item.get_by_role("button", name="Retry").click()
     said.append("while the database is down")
     expect(unsent(ada)).to_have_count(0)
+    cy.get_by_role("button", name="Send again").click()
+    said.append("typed without scripts")
+    expect(bodies(cy).last).to_have_text("typed without scripts")
     chat([bob, ada], said, "after the restart", 4)
     everyone_has([ada, bob], said)
     ada.reload()
     expect(bodies(ada)).to_have_text(said)
-    for page in (ada, bob):
+    for page in (ada, bob, cy):
         page.context.close()
 
 
