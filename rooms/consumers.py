@@ -22,6 +22,7 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 from . import (
     about,
@@ -61,9 +62,11 @@ CLOSE_FAILED = 1011
 # more frames until the oldest is answered.
 IN_FLIGHT = 32
 
-UNREADABLE = "That message could not be read; please try again."
-CATCH_UP_TOO_OFTEN = "Slow down: this page asked to catch up too often. Reload it if it is stuck."
-BROKEN_CHARACTER = "That message has a broken character in it; please type it again."
+UNREADABLE = _("That message could not be read; please try again.")
+CATCH_UP_TOO_OFTEN = _(
+    "Slow down: this page asked to catch up too often. Reload it if it is stuck."
+)
+BROKEN_CHARACTER = _("That message has a broken character in it; please type it again.")
 # Half of a UTF-16 pair, as JSON's "\\ud800" escape gives: no UTF-8 can carry it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import events, modlog, restrictions
 from .editing import Refused, is_moderator, tombstone
@@ -48,13 +49,13 @@ MUTE_LONGEST = 30 * 24 * 60
 # An identity key as rooms/identity.py makes them.
 KEY = re.compile(r"user\.\d{1,18}|guest\.[A-Za-z0-9_-]{1,32}")
 
-NOT_A_MODERATOR = "Only this room's moderators can do that."
-OWNERS_ONLY = "Only the room's owner can appoint or dismiss moderators."
-NOT_SEEN = "That person has not been in this room."
-NOT_YOURSELF = "You can't do that to yourself."
-OUTRANKED = "You can't do that to someone who moderates this room too."
-BAD_MINUTES = "Pick how long: a whole number of minutes, up to 30 days."
-NO_ADDRESS = (
+NOT_A_MODERATOR = _("Only this room's moderators can do that.")
+OWNERS_ONLY = _("Only the room's owner can appoint or dismiss moderators.")
+NOT_SEEN = _("That person has not been in this room.")
+NOT_YOURSELF = _("You can't do that to yourself.")
+OUTRANKED = _("You can't do that to someone who moderates this room too.")
+BAD_MINUTES = _("Pick how long: a whole number of minutes, up to 30 days.")
+NO_ADDRESS = _(
     "Their address is not known (they have not opened the room in the last day), "
     "so only their account or session can be banned."
 )
@@ -117,7 +118,10 @@ def clean_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) > MODERATION_REASON_MAX_LENGTH:
         raise ValidationError(
-            {"reason": f"Keep the reason under {MODERATION_REASON_MAX_LENGTH} characters."}
+            {
+                "reason": _("Keep the reason under %(most)s characters.")
+                % {"most": MODERATION_REASON_MAX_LENGTH}
+            }
         )
     try:
         validate_printable(reason)
@@ -141,7 +145,7 @@ def mute(room: Room, me: Identity, user, target_key: str, minutes: int, reason: 
     reason = clean_reason(reason)
     until = timezone.now() + datetime.timedelta(minutes=minutes)
     with transaction.atomic():
-        muted, _ = Mute.objects.update_or_create(
+        muted, _created = Mute.objects.update_or_create(
             room=room, key=target_key, defaults={"until": until, "by": me.name, "reason": reason}
         )
         modlog.record(room, me, Kind.MUTE, target_key, f"for {duration(minutes)}. {reason}")
@@ -191,7 +195,7 @@ def ban(
         if address is None:
             raise ValidationError({"address": NO_ADDRESS})
     with transaction.atomic():
-        banned, _ = Ban.objects.update_or_create(
+        banned, _created = Ban.objects.update_or_create(
             room=room,
             key=target_key,
             defaults={"address": address, "by": me.name, "reason": reason},
