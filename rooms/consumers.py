@@ -22,7 +22,6 @@ from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
 from . import (
     about,
@@ -45,6 +44,7 @@ from .live.feed import CLOSE_IDENTITY_ENDED, Asked, RoomFeed
 from .memberships import REMOVED
 from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, NOT_REPLYABLE, Room, record_number
 from .posting import Post
+from .words import Words
 
 log = logging.getLogger(__name__)
 
@@ -62,11 +62,11 @@ CLOSE_FAILED = 1011
 # more frames until the oldest is answered.
 IN_FLIGHT = 32
 
-UNREADABLE = _("That message could not be read; please try again.")
-CATCH_UP_TOO_OFTEN = _(
+UNREADABLE = Words("That message could not be read; please try again.")
+CATCH_UP_TOO_OFTEN = Words(
     "Slow down: this page asked to catch up too often. Reload it if it is stuck."
 )
-BROKEN_CHARACTER = _("That message has a broken character in it; please type it again.")
+BROKEN_CHARACTER = Words("That message has a broken character in it; please type it again.")
 # Half of a UTF-16 pair, as JSON's "\\ud800" escape gives: no UTF-8 can carry it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 

@@ -14,8 +14,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
-from django.utils.text import format_lazy
-from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import limits, memberships
@@ -23,6 +21,7 @@ from .editing import Refused
 from .identity import Identity, member_key
 from .models import ROOM_NAME_MAX_LENGTH, Membership, Room, private_slug
 from .names import name_keys
+from .words import Words
 
 # Besides the person starting it: a conversation, not a room (a private room has no cap).
 MOST_PEOPLE = 8
@@ -30,11 +29,9 @@ MOST_PEOPLE = 8
 # How many conversations the home page lists, newest first.
 ON_THE_HOME_PAGE = 10
 
-MEMBERS_ONLY = _("Sign in to message someone: conversations are between members.")
-NOBODY = _("Name at least one other member.")
-TOO_MANY = format_lazy(
-    _("A conversation has at most {most} other people; name fewer."), most=MOST_PEOPLE
-)
+MEMBERS_ONLY = Words("Sign in to message someone: conversations are between members.")
+NOBODY = Words("Name at least one other member.")
+TOO_MANY = Words("A conversation has at most %(most)s other people; name fewer.", most=MOST_PEOPLE)
 
 # Where the names are typed: the field that carries every error about them.
 FIELD = "people"

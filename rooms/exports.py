@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from channels.db import database_sync_to_async
 from django.http import StreamingHttpResponse
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
 
 from .models import Message
+from .words import Words
 
 TOMBSTONE = "[message deleted]"
 # What a continued line of a message starts with in the text export.
@@ -98,7 +98,7 @@ FORMATS: dict[str, tuple[Callable[[Iterable[list[Message]]], Iterator[str]], str
     "txt": (as_text, "text/plain; charset=utf-8"),
     "json": (as_json, "application/json"),
 }
-UNKNOWN_FORMAT = _("Ask for ?format=txt or ?format=json.")
+UNKNOWN_FORMAT = Words("Ask for ?format=txt or ?format=json.")
 
 
 _END = object()

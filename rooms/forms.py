@@ -20,6 +20,7 @@ from .models import (
     validate_printable,
 )
 from .names import NameCharacters
+from .words import Words
 
 
 class UncutCharField(forms.CharField):
@@ -146,7 +147,7 @@ class AboutForm(forms.Form):
     )
 
 
-LOOKS_TAKEN = _("A member already has a name that looks the same. Pick another.")
+LOOKS_TAKEN = Words("A member already has a name that looks the same. Pick another.")
 
 
 class SignupForm(UserCreationForm):

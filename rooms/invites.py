@@ -19,16 +19,17 @@ from . import limits, memberships
 from .editing import Refused
 from .identity import Identity
 from .models import Invite, Membership, Room
+from .words import Words
 
 SALT = "parley.invite"
 # The lifetimes an owner picks from, in days.
 LIFETIMES = (1, 7, 30)
 
-NOT_VALID = _("This invitation link is not valid. Ask for a new one.")
-EXPIRED = _("This invitation has expired. Ask the room's owner for a new one.")
-REVOKED = _("This invitation was withdrawn by the room's owner.")
-USED = _("This invitation was for one person and has been used. Ask for a new one.")
-MEMBERS_ONLY = _("This invitation is for members: sign in or sign up to join.")
+NOT_VALID = Words("This invitation link is not valid. Ask for a new one.")
+EXPIRED = Words("This invitation has expired. Ask the room's owner for a new one.")
+REVOKED = Words("This invitation was withdrawn by the room's owner.")
+USED = Words("This invitation was for one person and has been used. Ask for a new one.")
+MEMBERS_ONLY = Words("This invitation is for members: sign in or sign up to join.")
 
 
 class InviteRefused(Refused):

@@ -13,14 +13,15 @@ from . import access, events, limits, modlog
 from .editing import Refused
 from .identity import Identity
 from .models import ROOM_NAME_MAX_LENGTH, Membership, ModerationAction, Room, private_slug
+from .words import Words
 
 Role = Membership.Role
 
-MEMBERS_ONLY = _("Sign in to make a private room: guests can't own rooms.")
-OWNERS_ONLY = _("Only the room's owner can do that.")
-NOT_A_MEMBER = _("That person is not in this room.")
-OWNER_STAYS = _("The owner can't be removed from their own room.")
-REMOVED = _("You were removed from this room, so this page no longer sends.")
+MEMBERS_ONLY = Words("Sign in to make a private room: guests can't own rooms.")
+OWNERS_ONLY = Words("Only the room's owner can do that.")
+NOT_A_MEMBER = Words("That person is not in this room.")
+OWNER_STAYS = Words("The owner can't be removed from their own room.")
+REMOVED = Words("You were removed from this room, so this page no longer sends.")
 
 
 def create_private_room(me: Identity, user, name: str) -> Room:

@@ -29,6 +29,7 @@ from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 from .names import validate_visible
+from .words import Words
 
 ROOM_NAME_MAX_LENGTH = 60
 AUTHOR_MAX_LENGTH = 40
@@ -41,8 +42,8 @@ HISTORY_LENGTH = 50
 # A repeat of a key in the same room is the same message, never a second one.
 MESSAGE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MESSAGE_KEY_MAX_LENGTH = 64
-NOT_REPLYABLE = _("The message you are replying to is not in this room.")
-BAD_MESSAGE_KEY = _("This message's key is not valid; reload the page and send it again.")
+NOT_REPLYABLE = Words("The message you are replying to is not in this room.")
+BAD_MESSAGE_KEY = Words("This message's key is not valid; reload the page and send it again.")
 
 
 def record_number(value: object) -> int | None:
@@ -536,7 +537,7 @@ class MemberName(models.Model):
 
 
 REACTION_MAX_LENGTH = 16
-NO_REACTION = _("Pick an emoji or write a reaction.")
+NO_REACTION = Words("Pick an emoji or write a reaction.")
 
 
 class Reaction(models.Model):

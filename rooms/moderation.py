@@ -34,6 +34,7 @@ from .models import (
     validate_printable,
 )
 from .restrictions import address_cache_key, address_group, banned_refusal, muted_refusal
+from .words import Words
 
 Role = Membership.Role
 Kind = ModerationAction.Kind
@@ -49,13 +50,13 @@ MUTE_LONGEST = 30 * 24 * 60
 # An identity key as rooms/identity.py makes them.
 KEY = re.compile(r"user\.\d{1,18}|guest\.[A-Za-z0-9_-]{1,32}")
 
-NOT_A_MODERATOR = _("Only this room's moderators can do that.")
-OWNERS_ONLY = _("Only the room's owner can appoint or dismiss moderators.")
-NOT_SEEN = _("That person has not been in this room.")
-NOT_YOURSELF = _("You can't do that to yourself.")
-OUTRANKED = _("You can't do that to someone who moderates this room too.")
-BAD_MINUTES = _("Pick how long: a whole number of minutes, up to 30 days.")
-NO_ADDRESS = _(
+NOT_A_MODERATOR = Words("Only this room's moderators can do that.")
+OWNERS_ONLY = Words("Only the room's owner can appoint or dismiss moderators.")
+NOT_SEEN = Words("That person has not been in this room.")
+NOT_YOURSELF = Words("You can't do that to yourself.")
+OUTRANKED = Words("You can't do that to someone who moderates this room too.")
+BAD_MINUTES = Words("Pick how long: a whole number of minutes, up to 30 days.")
+NO_ADDRESS = Words(
     "Their address is not known (they have not opened the room in the last day), "
     "so only their account or session can be banned."
 )

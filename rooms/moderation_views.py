@@ -15,9 +15,10 @@ from . import access, moderation, modlog, restrictions
 from .editing import Refused
 from .models import Room, record_number
 from .views import person, see_other
+from .words import Words
 
-NOT_ALLOWED = _("Only this room's owner, its moderators and site staff can moderate it.")
-UNKNOWN = _("Pick something to do.")
+NOT_ALLOWED = Words("Only this room's owner, its moderators and site staff can moderate it.")
+UNKNOWN = Words("Pick something to do.")
 
 
 def minutes(request: HttpRequest) -> int | None:

@@ -10,13 +10,13 @@ from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError
-from django.utils.translation import gettext_lazy as _
 
 from . import events, limits, restrictions
 from .identity import Identity
 from .models import NOT_REPLYABLE, Message, Room, store_messages
+from .words import Words
 
-KEY_TAKEN = _("This message's key was already used for another message; please send it again.")
+KEY_TAKEN = Words("This message's key was already used for another message; please send it again.")
 
 
 class Post(NamedTuple):

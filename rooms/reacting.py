@@ -9,17 +9,17 @@ catch-up like an edit. The same reaction again from the same person takes it bac
 import unicodedata
 
 from django.core.exceptions import ValidationError
-from django.utils.translation import gettext_lazy as _
 
 from . import events, limits, restrictions
 from .editing import NOT_HERE, Refused
 from .identity import Identity
 from .models import NO_REACTION, Message, Reaction, Room
+from .words import Words
 
 # The picker's choices; any other short text is welcome too.
 PICKER = ("👍", "👎", "😄", "🎉", "😕", "❤️", "🚀", "👀", "🙏", "🔥", "💯", "✅")
 
-DELETED = _("That message was deleted; it can't take reactions.")
+DELETED = Words("That message was deleted; it can't take reactions.")
 EMPTY = NO_REACTION
 
 

@@ -25,15 +25,17 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-# editing imports this module; its functions are looked up when called.
 from . import editing, limits
 from .identity import Identity
 from .models import Ban, Membership, Mute, Room
 
+# editing imports this module; its functions are looked up when called.
+from .words import Words
+
 Role = Membership.Role
 ROLES = [Role.OWNER, Role.MODERATOR]
 
-BANNED = _("You are banned from this room.")
+BANNED = Words("You are banned from this room.")
 # How long a guest's address is remembered for an address ban.
 ADDRESS_KEPT = 24 * 60 * 60  # seconds
 # How long a room's bans and roles are read from the cache at most (a fill racing a change
