@@ -19,7 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext, ngettext
 
 from . import events, modlog, restrictions
 from .editing import Refused, is_moderator, tombstone
@@ -44,7 +44,7 @@ NOBODY, MODERATOR, OWNER, STAFF = 0, 1, 2, 3
 ROLE_RANK = {Role.MODERATOR: MODERATOR, Role.OWNER: OWNER}
 
 # What the moderation page offers; any whole number of minutes up to MUTE_LONGEST is kept.
-MUTE_CHOICES = ((10, "10 min"), (60, "1 hour"), (24 * 60, "1 day"))
+MUTE_CHOICES = ((10, Words("10 min")), (60, Words("1 hour")), (24 * 60, Words("1 day")))
 MUTE_LONGEST = 30 * 24 * 60
 
 # An identity key as rooms/identity.py makes them.
@@ -120,7 +120,7 @@ def clean_reason(reason: str) -> str:
     if len(reason) > MODERATION_REASON_MAX_LENGTH:
         raise ValidationError(
             {
-                "reason": _("Keep the reason under %(most)s characters.")
+                "reason": gettext("Keep the reason under %(most)s characters.")
                 % {"most": MODERATION_REASON_MAX_LENGTH}
             }
         )
@@ -168,12 +168,14 @@ def unmute(room: Room, me: Identity, user, target_key: str) -> bool:
 
 
 def duration(minutes: int) -> str:
+    # Kept in the log as text: in the language of the moderator who acted.
     if minutes % (24 * 60) == 0:
         days = minutes // (24 * 60)
-        return f"{days} day{'s' if days > 1 else ''}"
+        return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
     if minutes % 60 == 0:
-        return f"{minutes // 60} hour{'s' if minutes > 60 else ''}"
-    return f"{minutes} min"
+        hours = minutes // 60
+        return ngettext("%(hours)s hour", "%(hours)s hours", hours) % {"hours": hours}
+    return gettext("%(minutes)s min") % {"minutes": minutes}
 
 
 # Banning.
@@ -202,7 +204,7 @@ def ban(
             defaults={"address": address, "by": me.name, "reason": reason},
         )
         Mute.objects.filter(room=room, key=target_key).delete()  # a ban says more
-        detail = f"with their address. {reason}" if address else reason
+        detail = (gettext("with their address.") + f" {reason}").strip() if address else reason
         modlog.record(room, me, Kind.BAN, target_key, detail)
         told = banned_refusal(banned)
         events.leave_room(room.pk, target_key, told)

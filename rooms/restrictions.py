@@ -107,8 +107,9 @@ def muted_refusal(muted: Mute) -> str:
 
 
 def banned_refusal(ban: Ban) -> str:
-    reason = f" Reason: {ban.reason}" if ban.reason else ""
-    return f"{BANNED}{reason}"
+    if ban.reason:
+        return _("You are banned from this room. Reason: %(reason)s") % {"reason": ban.reason}
+    return str(BANNED)
 
 
 def enforce(room: Room, me: Identity, field: str) -> None:
