@@ -231,10 +231,14 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en"
 # Every word people see is in templates or the translation catalog (locale/, built by
-# `make compilemessages`). Live pushes are drawn once in LANGUAGE_CODE (docs/templates.md).
+# `make compilemessages`). Each page is drawn in its reader's language (the language form,
+# else Accept-Language, else LANGUAGE_CODE); live pushes go to every socket alike, drawn
+# once in LANGUAGE_CODE, the site's language (docs/templates.md).
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE") or "en"
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE: one of {', '.join(dict(LANGUAGES))}")
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
