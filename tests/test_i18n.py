@@ -307,3 +307,23 @@ def test_a_page_drawn_in_german_leaves_english_pages_english(world):
     page = english.get(plans.get_absolute_url()).content.decode()
     assert "Antworten" not in page
     assert "Reply" in page
+
+
+def test_pushes_are_drawn_once_in_the_sites_language(world, settings):
+    """Every socket gets the same bytes (docs/templates.md): a push is in LANGUAGE_CODE,
+    whichever language the request that caused it was in."""
+    from django.utils import translation
+
+    from rooms import broadcast
+
+    message = Message.objects.drawn().get(room=world["plans"])
+    with translation.override("de"):
+        english = broadcast.message_event(message)["html"]
+        page = broadcast.draw_message(message)
+    assert "Reply" in english
+    assert "Antworten" not in english
+    assert "Antworten" in page
+    settings.LANGUAGE_CODE = "de"
+    broadcast._draw.cache_clear()
+    german = broadcast.message_event(message)["html"]
+    assert "Antworten" in german
