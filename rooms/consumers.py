@@ -78,7 +78,7 @@ class FrameError(ValueError):
 def parse_frame(text: str | None) -> dict[str, Any]:
     """An htmx ws-send frame: a JSON object of the form's fields."""
     if text is None:
-        raise FrameError("Send text, not binary data.")
+        raise FrameError(Words("Send text, not binary data."))
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError):
@@ -139,7 +139,7 @@ def frame_reply_to(frame: dict[str, Any]) -> int | None:
 def frame_cursor(frame: dict[str, Any]) -> int:
     """The room's last revision the page has seen."""
     if (revision := record_number(frame["after"])) is None:
-        raise FrameError("The page is out of date; please reload it.")
+        raise FrameError(Words("The page is out of date; please reload it."))
     return revision
 
 
