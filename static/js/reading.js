@@ -3,8 +3,10 @@
 const list = document.getElementById("messages");
 const scroller = list?.closest(".room__scroller");
 if (scroller) {
-  // Day labels in the page's language: "Today", "Yesterday", then the date.
-  const lang = document.documentElement.lang || undefined;
+  // Day labels in the page's language ("Today", "Yesterday", then the date), in the reader's
+  // own way of writing it when the browser speaks that language (as static/js/times.js).
+  const page = document.documentElement.lang;
+  const lang = navigator.languages.find((tag) => tag.split("-")[0] === page) ?? (page || undefined);
   const date = new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
   const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const midnight = (when) => new Date(when.getFullYear(), when.getMonth(), when.getDate());

@@ -1,9 +1,11 @@
 // Times in the reader's own zone, drawn the same way on every page: "just now", "5 minutes
 // ago", then "14:05" today and "10 Jan, 14:05" before; the full date on hover. Without
 // JavaScript each shows the server's time with its zone named (templates/rooms/_time.html).
-// In the page's language (<html lang>); "just now" is the page's own words (data-just-now).
+// In the page's language (<html lang>), written the way the reader's browser writes it when it
+// speaks that language too (en-GB: "10 Jan, 15:31"); "just now" is the page's own words.
 (() => {
-  const lang = document.documentElement.lang || undefined;
+  const page = document.documentElement.lang;
+  const lang = navigator.languages.find((tag) => tag.split("-")[0] === page) ?? (page || undefined);
   const justNow = document.documentElement.dataset.justNow;
   const clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
   const date = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" });
