@@ -76,7 +76,7 @@ def test_the_language_form_switches_and_sticks_in_a_browser(browser, server):
     expect(page.get_by_label("Sprache")).to_have_value("de")
     # And back.
     page.get_by_label("Sprache").select_option("en")
-    page.get_by_role("button", name="Sprache wechseln").click()
+    page.get_by_role("button", name="Wechseln (Sprache)").click()
     expect(page.get_by_role("button", name="Enter the room")).to_be_visible()
 
 
