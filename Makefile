@@ -8,8 +8,8 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3; do \
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install static run serve services cluster cluster-down test test-services e2e screenshots \
-	bench bench-scaling lint format clean
+.PHONY: install static messages compilemessages run serve services cluster cluster-down test \
+	test-services e2e screenshots bench bench-scaling lint format clean
 
 # Written by `make services`: the local Redis and PostgreSQL, which serve, bench and
 # test-services use (make run and make test stay on SQLite and the in-memory layer).
@@ -28,13 +28,23 @@ install: $(VENV)/.installed
 static: install
 	SECRET_KEY=collectstatic $(PY) manage.py collectstatic --noinput --verbosity 0
 
+# The translation catalogs: `make messages` gathers every marked string into locale/*/django.po
+# (then translate what is new); `make compilemessages` builds the .mo files Django reads, which
+# are not kept in git (msgfmt: the Debian package gettext).
+messages: install
+	DEBUG=1 $(PY) manage.py makemessages -l de --no-obsolete --no-wrap \
+	  --ignore=.venv --ignore=node_modules --ignore=tests --ignore=benchmarks --ignore=staticfiles
+
+compilemessages: install
+	DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv --ignore=benchmarks
+
 # Development: SQLite and the in-memory channel layer, no services needed.
-run: install
+run: install compilemessages
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py runserver $(HOST):$(PORT)
 
 # Production: one uvicorn worker per core on one port, DEBUG off (see docs/deploy.md).
-serve: static
+serve: static compilemessages
 	env $(SERVICES) $(PY) manage.py migrate --noinput
 	env $(SERVICES) $(PY) manage.py serve --host $(HOST) --port $(PORT)
 
@@ -56,7 +66,7 @@ services:
 # three Sentinels, PostgreSQL, each host in its own network namespace (as root; else ports on
 # 127.0.0.1). From Debian packages: nginx-light redis-server redis-sentinel postgresql.
 # docs/deploy.md, "Several hosts".
-cluster: static
+cluster: static compilemessages
 	$(PY) -m config.cluster up
 
 cluster-down: install
@@ -67,18 +77,18 @@ tests/node_modules/.package-lock.json: tests/package.json tests/package-lock.jso
 	npm ci --prefix tests --no-audit --no-fund --silent
 
 # On whatever DATABASE_URL and REDIS_URL the environment gives: none, the embedded defaults.
-test: static tests/node_modules/.package-lock.json
+test: static compilemessages tests/node_modules/.package-lock.json
 	$(PY) -m pytest
 
 # The production shape: every test runs on Redis and PostgreSQL, and none may skip.
-test-services: static services tests/node_modules/.package-lock.json
+test-services: static compilemessages services tests/node_modules/.package-lock.json
 	env $$(cat .services.env) PARLEY_REQUIRE_SERVICES=1 $(PY) -m pytest
 
-e2e: static tests/node_modules/.package-lock.json
+e2e: static compilemessages tests/node_modules/.package-lock.json
 	$(PY) -m pytest -m e2e
 
 # Refresh the README's pictures of two people chatting (light and dark).
-screenshots: static
+screenshots: static compilemessages
 	PARLEY_SCREENSHOTS_DIR=docs $(PY) -m pytest -m e2e -k screenshot
 
 # The fan-out benchmark (BENCHMARKS.md): Parley against the workshop app and a bare websockets

@@ -59,6 +59,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The page's language: the one chosen with the language form (kept in a cookie), else
+    # the browser's Accept-Language, else LANGUAGE_CODE. After sessions, before common.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -284,7 +287,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# Every word people see is in templates or the translation catalog (locale/, built by
+# `make compilemessages`). Each page is drawn in its reader's language (the language form,
+# else Accept-Language, else LANGUAGE_CODE); live pushes go to every socket alike, drawn
+# once in LANGUAGE_CODE, the site's language (docs/templates.md).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE") or "en"
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGE_CODE: one of {', '.join(dict(LANGUAGES))}")
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

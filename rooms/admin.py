@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from . import editing, moderation, modlog
 from .identity import Identity, member_key
@@ -23,7 +24,7 @@ class MembershipForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for field in ("key", "name"):
             self.fields[field].required = False
-        self.fields["key"].help_text = "Left empty for an account: user.<its id>."
+        self.fields["key"].help_text = _("Left empty for an account: user.<its id>.")
 
     def clean(self) -> dict:
         data = super().clean()
@@ -32,7 +33,7 @@ class MembershipForm(forms.ModelForm):
             data["key"] = data.get("key") or member_key(user.pk)
             data["name"] = data.get("name") or user.get_username()
         if not data.get("key") or not data.get("name"):
-            raise forms.ValidationError("Pick an account, or give a guest's key and name.")
+            raise forms.ValidationError(_("Pick an account, or give a guest's key and name."))
         return data
 
 

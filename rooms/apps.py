@@ -1,9 +1,10 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class RoomsConfig(AppConfig):
     name = "rooms"
-    verbose_name = "Chat rooms"
+    verbose_name = _("Chat rooms")
 
     def ready(self) -> None:
         from django.contrib.auth import get_user_model

@@ -6,10 +6,11 @@ rooms/events.py sends what is drawn here to a room's group.
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, lru_cache, wraps
 
+from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from . import history, retention
@@ -33,6 +34,19 @@ def group_name(room_id: int) -> str:
     return f"room.{room_id}"
 
 
+def in_site_language(draw):
+    """Pushes are drawn once for every socket, whatever language each page was drawn in:
+    in the site's language (settings.LANGUAGE_CODE), the same bytes for all (docs/templates.md)."""
+
+    @wraps(draw)
+    def drawn(*args, **kwargs):
+        with translation.override(settings.LANGUAGE_CODE):
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+@in_site_language
 def render_push(partial: str, **context) -> str:
     """An out-of-band fragment from templates/rooms/push.html, ready for htmx."""
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
@@ -128,7 +142,8 @@ def newest_page(room: Room) -> DrawnPage:
     (day separators say "Today"). Messages read after the room are never older than its
     revision: a page drawn from a moment later only shows what a catch-up would bring.
     """
-    drawn = _newest_page(room, room.created, room.last_revision, timezone.localdate())
+    today = timezone.localdate()
+    drawn = _newest_page(room, room.created, room.last_revision, today, translation.get_language())
     if retention.may_be_pruned(drawn.oldest):
         # Removing old messages takes no revision (rooms/retention.py), so a page drawn
         # before may show some that are gone: read afresh while it holds any that old.
@@ -137,7 +152,7 @@ def newest_page(room: Room) -> DrawnPage:
 
 
 @lru_cache(maxsize=256)
-def _newest_page(room: Room, created, revision: int, today) -> DrawnPage:
+def _newest_page(room: Room, created, revision: int, today, language: str) -> DrawnPage:
     return draw_page(history.latest(room))
 
 
@@ -166,6 +181,8 @@ def draw_message(message: Message, swap: str | None = None) -> str:
         # (which sets `deleted`, above) is the only way they go.
         bool(message.attachment_list),
         swap,
+        # Its buttons' and marks' words.
+        translation.get_language(),
     )
     return _draw(shown, message, swap)
 
@@ -186,6 +203,7 @@ def is_changed(message: Message) -> bool:
     return bool(message.revised or message.edited or message.deleted or message.reaction_list)
 
 
+@in_site_language
 def render_messages(
     messages: Sequence[Message],
     shown: int | None = None,
@@ -235,12 +253,14 @@ def render_messages(
     return render_push("messages", offstage=replaced, typed=typed, **context)
 
 
+@in_site_language
 def render_newest(room, page, cursor: int) -> str:
     """The room's newest page drawn fresh, to replace the whole list of a page too far behind."""
     history = draw_history(page.messages)
     return render_push("newest", room=room, page=page, history=history, cursor=cursor)
 
 
+@in_site_language
 def message_event(message: Message) -> dict:
     """A room event: the drawn message and its revision, which keeps every socket in order;
     a new message also names its seq and id (where a catch-up lands older ones)."""

@@ -45,6 +45,7 @@ from .live.feed import CLOSE_IDENTITY_ENDED, Asked, RoomFeed
 from .memberships import REMOVED
 from .models import BAD_MESSAGE_KEY, MESSAGE_KEY, NOT_REPLYABLE, Room, record_number
 from .posting import Post
+from .words import Words
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +67,12 @@ DATABASE_DOWN = (OperationalError, InterfaceError)
 # more frames until the oldest is answered.
 IN_FLIGHT = 32
 
-UNREADABLE = "That message could not be read; please try again."
-CATCH_UP_TOO_OFTEN = "Slow down: this page asked to catch up too often. Reload it if it is stuck."
-NOT_STORED_NOW = "Not sent: messages cannot be stored right now. Retry in a moment."
-BROKEN_CHARACTER = "That message has a broken character in it; please type it again."
+UNREADABLE = Words("That message could not be read; please try again.")
+CATCH_UP_TOO_OFTEN = Words(
+    "Slow down: this page asked to catch up too often. Reload it if it is stuck."
+)
+NOT_STORED_NOW = Words("Not sent: messages cannot be stored right now. Retry in a moment.")
+BROKEN_CHARACTER = Words("That message has a broken character in it; please type it again.")
 # Half of a UTF-16 pair, as JSON's "\\ud800" escape gives: no UTF-8 can carry it.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -81,7 +84,7 @@ class FrameError(ValueError):
 def parse_frame(text: str | None) -> dict[str, Any]:
     """An htmx ws-send frame: a JSON object of the form's fields."""
     if text is None:
-        raise FrameError("Send text, not binary data.")
+        raise FrameError(Words("Send text, not binary data."))
     try:
         frame = json.loads(text)
     except (ValueError, RecursionError):
@@ -142,7 +145,7 @@ def frame_reply_to(frame: dict[str, Any]) -> int | None:
 def frame_cursor(frame: dict[str, Any]) -> int:
     """The room's last revision the page has seen."""
     if (revision := record_number(frame["after"])) is None:
-        raise FrameError("The page is out of date; please reload it.")
+        raise FrameError(Words("The page is out of date; please reload it."))
     return revision
 
 

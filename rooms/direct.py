@@ -14,12 +14,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch, Q
 from django.db.models.functions import Coalesce
+from django.utils.translation import ngettext
 
 from . import limits, memberships
 from .editing import Refused
 from .identity import Identity, member_key
 from .models import ROOM_NAME_MAX_LENGTH, Membership, Room, private_slug
 from .names import name_keys
+from .words import Words
 
 # Besides the person starting it: a conversation, not a room (a private room has no cap).
 MOST_PEOPLE = 8
@@ -27,9 +29,9 @@ MOST_PEOPLE = 8
 # How many conversations the home page lists, newest first.
 ON_THE_HOME_PAGE = 10
 
-MEMBERS_ONLY = "Sign in to message someone: conversations are between members."
-NOBODY = "Name at least one other member."
-TOO_MANY = f"A conversation has at most {MOST_PEOPLE} other people; name fewer."
+MEMBERS_ONLY = Words("Sign in to message someone: conversations are between members.")
+NOBODY = Words("Name at least one other member.")
+TOO_MANY = Words("A conversation has at most %(most)s other people; name fewer.", most=MOST_PEOPLE)
 
 # Where the names are typed: the field that carries every error about them.
 FIELD = "people"
@@ -117,8 +119,12 @@ def accounts_named(usernames: list[str], *, besides) -> list:
         listed = ", ".join(unknown)
         raise ValidationError(
             {
-                FIELD: f"No member goes by {'this name' if len(unknown) == 1 else 'these names'}: "
-                f"{listed}. Check the spelling."
+                FIELD: ngettext(
+                    "No member goes by this name: %(names)s. Check the spelling.",
+                    "No member goes by these names: %(names)s. Check the spelling.",
+                    len(unknown),
+                )
+                % {"names": listed}
             }
         )
     others = [found[folded] for folded in wanted if found[folded].pk != besides.pk]

@@ -7,6 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from . import direct, limits
@@ -20,10 +21,10 @@ PEOPLE_MAX_LENGTH = 400
 
 class ConversationForm(forms.Form):
     people = UncutCharField(
-        label="People",
-        help_text="Names, separated by commas",
+        label=_("People"),
+        help_text=_("Names, separated by commas"),
         max_length=PEOPLE_MAX_LENGTH,
-        error_messages={"required": "Name the members you want to talk to."},
+        error_messages={"required": _("Name the members you want to talk to.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "ada, bob"}),
     )
 

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from . import events, limits, modlog, restrictions
 from .identity import Identity
 from .models import Membership, Message, Room
+from .words import Words
 
 
 class Refused(Exception):
@@ -22,9 +23,9 @@ class Refused(Exception):
         self.status = status
 
 
-NOT_HERE = "That message is not in this room."
-NOT_YOURS_TO_EDIT = "You can edit only your own messages."
-NOT_YOURS_TO_DELETE = "You can delete only your own messages."
+NOT_HERE = Words("That message is not in this room.")
+NOT_YOURS_TO_EDIT = Words("You can edit only your own messages.")
+NOT_YOURS_TO_DELETE = Words("You can delete only your own messages.")
 
 
 def is_moderator(user) -> bool:

@@ -14,6 +14,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from .models import Message
+from .words import Words
 
 TOMBSTONE = "[message deleted]"
 # What a continued line of a message starts with in the text export.
@@ -97,7 +98,7 @@ FORMATS: dict[str, tuple[Callable[[Iterable[list[Message]]], Iterator[str]], str
     "txt": (as_text, "text/plain; charset=utf-8"),
     "json": (as_json, "application/json"),
 }
-UNKNOWN_FORMAT = "Ask for ?format=txt or ?format=json."
+UNKNOWN_FORMAT = Words("Ask for ?format=txt or ?format=json.")
 
 
 _END = object()

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST, require_safe
 
 from . import access, identity, limits, restrictions
@@ -61,14 +62,16 @@ def upload(request: HttpRequest, slug: str) -> HttpResponse:
     me = person(request)
     room = access.room_or_404(slug, me)
     if me is None:
-        return answer(request, "Join the room to send files.", None, 403)
+        return answer(request, gettext("Join the room to send files."), None, 403)
     # Told before the body is read: nothing that size would be stored anyway.
     length = request.META.get("CONTENT_LENGTH") or "0"
     if not length.isdigit() or int(length) > largest_post():
-        reason = (
-            f"That is too much to send at once: at most {settings.PARLEY_UPLOAD_MAX_FILES} "
-            f"files of up to {filesizeformat(settings.PARLEY_UPLOAD_MAX_BYTES)} each."
-        )
+        reason = gettext(
+            "That is too much to send at once: at most %(files)s files of up to %(size)s each."
+        ) % {
+            "files": settings.PARLEY_UPLOAD_MAX_FILES,
+            "size": filesizeformat(settings.PARLEY_UPLOAD_MAX_BYTES),
+        }
         return answer(request, reason, None, 413)
     form = ComposerForm(request.POST, request.FILES)
     key = request.POST.get("key") or None
@@ -102,7 +105,7 @@ def attachment(request: HttpRequest, slug: str, token: str, name: str) -> HttpRe
     """A stored file: a picture Parley re-encoded is shown, anything else downloaded."""
     found = find(slug, token)
     if not can_see(found.message.room, request):
-        return HttpResponse("Join the room to see its files.", status=403)
+        return HttpResponse(gettext("Join the room to see its files."), status=403)
     content_type = found.content_type
     if content_type in ACTIVE_TYPES or not content_type.isascii():
         content_type = "application/octet-stream"
@@ -115,7 +118,7 @@ def thumbnail(request: HttpRequest, slug: str, token: str) -> HttpResponse:
     if not found.thumbnail:
         raise Http404("no thumbnail")
     if not can_see(found.message.room, request):
-        return HttpResponse("Join the room to see its files.", status=403)
+        return HttpResponse(gettext("Join the room to see its files."), status=403)
     return serve(found.thumbnail, "image/webp", found.name, inline=True)
 
 

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from .identity import is_member_name
 from .models import (
@@ -19,6 +20,7 @@ from .models import (
     validate_printable,
 )
 from .names import NameCharacters
+from .words import Words
 
 
 class UncutCharField(forms.CharField):
@@ -40,10 +42,10 @@ class MessageTextField(UncutCharField):
 
 class RoomNameForm(forms.Form):
     room_name = UncutCharField(
-        label="Room",
+        label=_("Room"),
         max_length=ROOM_NAME_MAX_LENGTH,
-        validators=[validate_printable, NameCharacters("the room name")],
-        error_messages={"required": "Name the room you want to join."},
+        validators=[validate_printable, NameCharacters(_("the room name"))],
+        error_messages={"required": _("Name the room you want to join.")},
         widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "django-girls"}),
     )
 
@@ -55,10 +57,10 @@ class RoomNameForm(forms.Form):
 
 class GuestNameForm(forms.Form):
     username = UncutCharField(
-        label="Your name",
+        label=_("Your name"),
         max_length=AUTHOR_MAX_LENGTH,
-        validators=[validate_printable, NameCharacters("your name")],
-        error_messages={"required": "Tell the room who you are."},
+        validators=[validate_printable, NameCharacters(_("your name"))],
+        error_messages={"required": _("Tell the room who you are.")},
         widget=forms.TextInput(attrs={"autocomplete": "nickname"}),
     )
 
@@ -72,7 +74,7 @@ class GuestNameForm(forms.Form):
         name = " ".join(self.cleaned_data["username"].split())
         if is_member_name(name):
             raise forms.ValidationError(
-                "That name belongs to a member. Log in to use it, or pick another.",
+                _("That name belongs to a member. Log in to use it, or pick another."),
                 code="member_name",
             )
         return name
@@ -88,13 +90,13 @@ class InviteForm(forms.Form):
     """An owner's new invitation link (rooms/invites.py)."""
 
     days = forms.TypedChoiceField(
-        label="Works for",
+        label=_("Works for"),
         coerce=int,
-        choices=[(1, "1 day"), (7, "7 days"), (30, "30 days")],
+        choices=[(1, _("1 day")), (7, _("7 days")), (30, _("30 days"))],
         initial=7,
     )
-    single_use = forms.BooleanField(label="For one person only", required=False)
-    guests = forms.BooleanField(label="Guests may join with it (no account)", required=False)
+    single_use = forms.BooleanField(label=_("For one person only"), required=False)
+    guests = forms.BooleanField(label=_("Guests may join with it (no account)"), required=False)
 
 
 class MessageForm(forms.Form):
@@ -103,7 +105,7 @@ class MessageForm(forms.Form):
 
     message = MessageTextField(
         max_length=MESSAGE_MAX_LENGTH,
-        error_messages={"required": "Write something before sending."},
+        error_messages={"required": _("Write something before sending.")},
     )
     # Made when the form was drawn (a fresh one per page): a second post with the same
     # key (a double click, a resend) is the same message. Older clients send none.
@@ -132,20 +134,20 @@ class AboutForm(forms.Form):
     one field (plain POST or socket); the rules live in rooms/about.py and the model."""
 
     topic = UncutCharField(
-        label="Topic",
+        label=_("Topic"),
         required=False,
         max_length=TOPIC_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off", "id": "topic-input"}),
     )
     description = UncutCharField(
-        label="Description",
+        label=_("Description"),
         required=False,
         max_length=DESCRIPTION_MAX_LENGTH,
         widget=forms.TextInput(attrs={"autocomplete": "off", "id": "description-input"}),
     )
 
 
-LOOKS_TAKEN = "A member already has a name that looks the same. Pick another."
+LOOKS_TAKEN = Words("A member already has a name that looks the same. Pick another.")
 
 
 class SignupForm(UserCreationForm):
@@ -165,10 +167,11 @@ class SignupForm(UserCreationForm):
             return name  # taken as it is: the error is on the field already
         if len(name) > AUTHOR_MAX_LENGTH:
             raise forms.ValidationError(
-                f"Use at most {AUTHOR_MAX_LENGTH} characters (this has {len(name)}).",
+                _("Use at most %(most)s characters (this has %(length)s).")
+                % {"most": AUTHOR_MAX_LENGTH, "length": len(name)},
                 code="max_length",
             )
-        NameCharacters("your name")(name)
+        NameCharacters(_("your name"))(name)
         if is_member_name(name):
             raise forms.ValidationError(LOOKS_TAKEN, code="look_alike")
         return name

@@ -13,21 +13,23 @@ from django.core import signing
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import limits, memberships
 from .editing import Refused
 from .identity import Identity
 from .models import Invite, Membership, Room
+from .words import Words
 
 SALT = "parley.invite"
 # The lifetimes an owner picks from, in days.
 LIFETIMES = (1, 7, 30)
 
-NOT_VALID = "This invitation link is not valid. Ask for a new one."
-EXPIRED = "This invitation has expired. Ask the room's owner for a new one."
-REVOKED = "This invitation was withdrawn by the room's owner."
-USED = "This invitation was for one person and has been used. Ask for a new one."
-MEMBERS_ONLY = "This invitation is for members: sign in or sign up to join."
+NOT_VALID = Words("This invitation link is not valid. Ask for a new one.")
+EXPIRED = Words("This invitation has expired. Ask the room's owner for a new one.")
+REVOKED = Words("This invitation was withdrawn by the room's owner.")
+USED = Words("This invitation was for one person and has been used. Ask for a new one.")
+MEMBERS_ONLY = Words("This invitation is for members: sign in or sign up to join.")
 
 
 class InviteRefused(Refused):
@@ -42,7 +44,10 @@ def create(
     if not memberships.is_owner(room, me):
         raise Refused(memberships.OWNERS_ONLY)
     if days not in LIFETIMES:
-        raise Refused(f"Pick how long the link works: {', '.join(map(str, LIFETIMES))} days.", 400)
+        days_offered = ", ".join(map(str, LIFETIMES))
+        raise Refused(
+            _("Pick how long the link works: %(days)s days.") % {"days": days_offered}, 400
+        )
     limits.enforce("room", "days", person=me.key, address=me.address)
     expires = timezone.now() + datetime.timedelta(days=days)
     return Invite.objects.create(
@@ -105,7 +110,7 @@ def revoke(room: Room, me: Identity, pk: int) -> Invite:
         raise Refused(memberships.OWNERS_ONLY)
     invite = room.invites.filter(pk=pk).first()
     if invite is None:
-        raise Refused("That invitation is not this room's.", status=404)
+        raise Refused(_("That invitation is not this room's."), status=404)
     if invite.revoked is None:
         invite.revoked = timezone.now()
         invite.save(update_fields=["revoked"])

@@ -16,38 +16,52 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
+from .words import Words
+
 # Per person: action: (how many, per how many seconds, what the person is told).
 # Edits count as messages. A refused typing cue is not shown to anyone, nor its reason.
 LIMITS = {
-    "message": (8, 2, "Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
-    "about": (5, 60, "Slow down: at most 5 changes to the topic or description a minute."),
-    "typing": (1, 2, "At most one typing cue every 2 seconds."),
-    "reaction": (10, 10, "Slow down: at most 10 reactions every 10 seconds."),
+    "message": (
+        8,
+        2,
+        Words("Slow down: at most 8 messages every 2 seconds. Try again in a moment."),
+    ),
+    "about": (5, 60, Words("Slow down: at most 5 changes to the topic or description a minute.")),
+    "typing": (1, 2, Words("At most one typing cue every 2 seconds.")),
+    "reaction": (10, 10, Words("Slow down: at most 10 reactions every 10 seconds.")),
     # Files cost storage and a picture's processing: fewer than plain messages.
-    "upload": (10, 60, "Slow down: at most 10 messages with files a minute. Try again soon."),
+    "upload": (
+        10,
+        60,
+        Words("Slow down: at most 10 messages with files a minute. Try again soon."),
+    ),
     # Results follow typing (a search a pause), so a fast typist makes a few a second.
-    "search": (30, 10, "Slow down: at most 30 searches every 10 seconds. Try again in a moment."),
+    "search": (
+        30,
+        10,
+        Words("Slow down: at most 30 searches every 10 seconds. Try again in a moment."),
+    ),
     # New private rooms, conversations and invitations: a few at a time is all anyone needs.
-    "room": (10, 60, "Slow down: at most 10 new rooms or invitations a minute."),
+    "room": (10, 60, Words("Slow down: at most 10 new rooms or invitations a minute.")),
 }
 
 # Per address (the counts are in settings.RATE_LIMITS_PER_ADDRESS).
 ADDRESS_REFUSALS = {
-    "message": (
+    "message": Words(
         "Slow down: too many messages from your address (everyone on it counts together). "
         "Try again in a moment."
     ),
-    "about": (
+    "about": Words(
         "Slow down: too many topic and description changes from your address. "
         "Try again in a minute."
     ),
-    "typing": "Too many typing cues from your address.",
-    "reaction": "Slow down: too many reactions from your address. Try again in a moment.",
-    "join": "Too many joins from your address. Wait a minute and try again.",
-    "signup": "Too many sign-ups from your address. Try again later.",
-    "upload": "Too many files sent from your address. Try again in a minute.",
-    "search": "Too many searches from your address. Try again in a moment.",
-    "room": "Too many new rooms or invitations from your address. Try again in a minute.",
+    "typing": Words("Too many typing cues from your address."),
+    "reaction": Words("Slow down: too many reactions from your address. Try again in a moment."),
+    "join": Words("Too many joins from your address. Wait a minute and try again."),
+    "signup": Words("Too many sign-ups from your address. Try again later."),
+    "upload": Words("Too many files sent from your address. Try again in a minute."),
+    "search": Words("Too many searches from your address. Try again in a moment."),
+    "room": Words("Too many new rooms or invitations from your address. Try again in a minute."),
 }
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 from django.conf import settings
 from django.db.models import F
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from .broadcast import render_push
 from .live import presence
@@ -50,6 +50,7 @@ class Card:
                 if newest
                 else ()
             ),
+            translation.get_language(),
         )
         return _draw(shown, self)
 

@@ -7,19 +7,21 @@ room has their sockets there closed once the removal is committed (rooms/events.
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 
 from . import access, events, limits, modlog
 from .editing import Refused
 from .identity import Identity
 from .models import ROOM_NAME_MAX_LENGTH, Membership, ModerationAction, Room, private_slug
+from .words import Words
 
 Role = Membership.Role
 
-MEMBERS_ONLY = "Sign in to make a private room: guests can't own rooms."
-OWNERS_ONLY = "Only the room's owner can do that."
-NOT_A_MEMBER = "That person is not in this room."
-OWNER_STAYS = "The owner can't be removed from their own room."
-REMOVED = "You were removed from this room, so this page no longer sends."
+MEMBERS_ONLY = Words("Sign in to make a private room: guests can't own rooms.")
+OWNERS_ONLY = Words("Only the room's owner can do that.")
+NOT_A_MEMBER = Words("That person is not in this room.")
+OWNER_STAYS = Words("The owner can't be removed from their own room.")
+REMOVED = Words("You were removed from this room, so this page no longer sends.")
 
 
 def create_private_room(me: Identity, user, name: str) -> Room:
@@ -33,10 +35,13 @@ def create_private_room(me: Identity, user, name: str) -> Room:
     limits.enforce("room", "room_name", person=me.key, address=me.address)
     name = " ".join(name.split())
     if not name:
-        raise ValidationError({"room_name": "Give the room a name."})
+        raise ValidationError({"room_name": _("Give the room a name.")})
     if len(name) > ROOM_NAME_MAX_LENGTH:
         raise ValidationError(
-            {"room_name": f"Use at most {ROOM_NAME_MAX_LENGTH} characters for the name."}
+            {
+                "room_name": _("Use at most %(most)s characters for the name.")
+                % {"most": ROOM_NAME_MAX_LENGTH}
+            }
         )
     try:
         slug = private_slug(name)
@@ -54,7 +59,7 @@ def join(room: Room, me: Identity, user=None, role: str = Role.MEMBER) -> Member
     account = user if user is not None and user.is_authenticated else None
     try:
         with transaction.atomic():
-            found, _ = Membership.objects.get_or_create(
+            found, _created = Membership.objects.get_or_create(
                 room=room, key=me.key, defaults={"user": account, "name": me.name, "role": role}
             )
     except IntegrityError:  # joined at the same moment from another tab

@@ -26,8 +26,10 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext_lazy as _
 
 from .names import validate_visible
+from .words import Words
 
 ROOM_NAME_MAX_LENGTH = 60
 AUTHOR_MAX_LENGTH = 40
@@ -40,8 +42,8 @@ HISTORY_LENGTH = 50
 # A repeat of a key in the same room is the same message, never a second one.
 MESSAGE_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 MESSAGE_KEY_MAX_LENGTH = 64
-NOT_REPLYABLE = "The message you are replying to is not in this room."
-BAD_MESSAGE_KEY = "This message's key is not valid; reload the page and send it again."
+NOT_REPLYABLE = Words("The message you are replying to is not in this room.")
+BAD_MESSAGE_KEY = Words("This message's key is not valid; reload the page and send it again.")
 
 
 def record_number(value: object) -> int | None:
@@ -60,7 +62,7 @@ def validate_message_key(value: str) -> None:
 def validate_printable(value: str) -> None:
     """Refuse control characters: they render as nothing or garble the page."""
     if any(unicodedata.category(char) in {"Cc", "Cs"} for char in value if char != "\n"):
-        raise ValidationError("Remove control characters from the text.", code="control")
+        raise ValidationError(_("Remove control characters from the text."), code="control")
 
 
 def message_text(text: str) -> str:
@@ -75,11 +77,16 @@ def room_slug(name: str) -> str:
     than the name ("\ufb03", one ligature, becomes "ffi")."""
     slug = slugify(name)
     if not slug:
-        raise ValidationError("Use at least one letter or digit in the room name.", code="no_slug")
+        raise ValidationError(
+            _("Use at least one letter or digit in the room name."), code="no_slug"
+        )
     if len(slug) > ROOM_NAME_MAX_LENGTH:
         raise ValidationError(
-            f"That name makes a room address of {len(slug)} characters; "
-            f"use a shorter name (at most {ROOM_NAME_MAX_LENGTH}).",
+            _(
+                "That name makes a room address of %(length)s characters; "
+                "use a shorter name (at most %(most)s)."
+            )
+            % {"length": len(slug), "most": ROOM_NAME_MAX_LENGTH},
             code="slug_too_long",
         )
     return slug
@@ -91,7 +98,7 @@ class RoomQuerySet(models.QuerySet["Room"]):
         a name that leads to no address (see room_slug). Private rooms and conversations
         have addresses no name leads to (see private_slug), so typing a name never finds one."""
         name = " ".join(name.split())
-        room, _ = self.get_or_create(slug=room_slug(name), defaults={"name": name})
+        room, _created = self.get_or_create(slug=room_slug(name), defaults={"name": name})
         return room
 
     def open(self) -> "RoomQuerySet":
@@ -108,39 +115,55 @@ def private_slug(name: str) -> str:
 class Room(models.Model):
     class Kind(models.TextChoices):
         # Anyone who types its name walks in, guests too.
-        OPEN = "open", "open"
+        OPEN = "open", _("open")
         # Its members only (rooms/access.py): joined by an invitation (rooms/invites.py).
-        PRIVATE = "private", "private"
+        PRIVATE = "private", _("private")
         # A conversation among a fixed set of members (found again by `direct_key`).
-        DIRECT = "direct", "direct message"
+        DIRECT = "direct", _("direct message")
 
-    slug = models.SlugField(max_length=ROOM_NAME_MAX_LENGTH, unique=True)
-    name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH)
-    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.OPEN)
+    slug = models.SlugField(max_length=ROOM_NAME_MAX_LENGTH, unique=True, verbose_name=_("slug"))
+    name = models.CharField(max_length=ROOM_NAME_MAX_LENGTH, verbose_name=_("name"))
+    kind = models.CharField(
+        max_length=10, choices=Kind.choices, default=Kind.OPEN, verbose_name=_("kind")
+    )
     # A direct conversation's people, as one key (their identity keys, sorted, hashed):
     # starting the same conversation again finds this room.
-    direct_key = models.CharField(max_length=64, null=True, blank=True, unique=True)
-    created = models.DateTimeField(auto_now_add=True)
+    direct_key = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, verbose_name=_("direct key")
+    )
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     # The sequence number of the room's newest message: every message gets the next one,
     # so a gap in what a socket received is visible and can be filled from here.
-    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False, verbose_name=_("last seq"))
     # What the room is for, and what it is talking about now: anyone in it may change them.
     description = models.CharField(
-        max_length=DESCRIPTION_MAX_LENGTH, blank=True, validators=[validate_printable]
+        max_length=DESCRIPTION_MAX_LENGTH,
+        blank=True,
+        validators=[validate_printable],
+        verbose_name=_("description"),
     )
     topic = models.CharField(
-        max_length=TOPIC_MAX_LENGTH, blank=True, validators=[validate_printable]
+        max_length=TOPIC_MAX_LENGTH,
+        blank=True,
+        validators=[validate_printable],
+        verbose_name=_("topic"),
     )
     # The room's newest change: posting, editing and deleting each take the next one.
     # Pages and sockets track this number, so catch-up brings edits and deletions too.
-    last_revision = models.PositiveBigIntegerField(default=0, editable=False)
+    last_revision = models.PositiveBigIntegerField(
+        default=0, editable=False, verbose_name=_("last revision")
+    )
     # When a message was last posted, edited or deleted here, set in the same transaction:
     # the lobby finds the recently active rooms through its index, not by reading every room.
-    last_activity = models.DateTimeField(null=True, blank=True, editable=False)
+    last_activity = models.DateTimeField(
+        null=True, blank=True, editable=False, verbose_name=_("last activity")
+    )
 
     objects = RoomQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("room")
+        verbose_name_plural = _("rooms")
         ordering = ["slug"]
         indexes = [models.Index(fields=["last_activity"], name="room_last_activity")]
 
@@ -307,28 +330,35 @@ class MessageQuerySet(models.QuerySet["Message"]):
 
 
 class Message(models.Model):
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="messages")
-    seq = models.PositiveBigIntegerField(editable=False)
-    author = models.CharField(max_length=AUTHOR_MAX_LENGTH)
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="messages", verbose_name=_("room")
+    )
+    seq = models.PositiveBigIntegerField(editable=False, verbose_name=_("seq"))
+    author = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("author"))
     # Guests pick a name per session; members' names are their usernames.
-    guest = models.BooleanField(default=True)
+    guest = models.BooleanField(default=True, verbose_name=_("guest"))
     # Who wrote it: the author's identity key ("guest.<token>", "user.<pk>"), never shown.
     # Guests' names are not unique, so this and not the name decides who may edit.
     author_key = models.CharField(
-        max_length=AUTHOR_KEY_MAX_LENGTH, blank=True, default="", editable=False
+        max_length=AUTHOR_KEY_MAX_LENGTH,
+        blank=True,
+        default="",
+        editable=False,
+        verbose_name=_("author key"),
     )
     body = models.TextField(
         validators=[MaxLengthValidator(MESSAGE_MAX_LENGTH), validate_printable, validate_visible],
-        error_messages={"blank": "Write something before sending."},
+        error_messages={"blank": _("Write something before sending.")},
+        verbose_name=_("body"),
     )
-    created = models.DateTimeField(auto_now_add=True)
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
     # Said by the same person within minutes of the message before it (see group()).
-    continues = models.BooleanField(default=False, editable=False)
+    continues = models.BooleanField(default=False, editable=False, verbose_name=_("continues"))
     # The room's revision of this message's latest change (see Room.revise).
-    revision = models.PositiveBigIntegerField(editable=False)
-    edited = models.DateTimeField(null=True, blank=True, editable=False)
+    revision = models.PositiveBigIntegerField(editable=False, verbose_name=_("revision"))
+    edited = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("edited"))
     # Deleting keeps the row (its place and revision matter to catch-up) but not the text.
-    deleted = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted = models.DateTimeField(null=True, blank=True, editable=False, verbose_name=_("deleted"))
     # Made by the page when the message was written; a repeat (a retry after a lost
     # acknowledgement, a double click) is answered with this message, not stored again.
     # Messages from before keys, and from clients that send none, have none: NULL, not "",
@@ -339,6 +369,7 @@ class Message(models.Model):
         blank=True,
         editable=False,
         validators=[validate_message_key],
+        verbose_name=_("key"),
     )
 
     # The message this one answers, quoted above its text. Messages are deleted as
@@ -350,6 +381,7 @@ class Message(models.Model):
         on_delete=models.SET_NULL,
         related_name="replies",
         editable=False,
+        verbose_name=_("reply to"),
     )
 
     objects = MessageQuerySet.as_manager()
@@ -364,6 +396,8 @@ class Message(models.Model):
     replies_redrawn: "list[Message] | tuple" = ()
 
     class Meta:
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
         ordering = ["room", "seq"]
         constraints = [
             # Its index serves both "latest N in a room" and "after N in a room".
@@ -391,7 +425,7 @@ class Message(models.Model):
         """
         text = message_text(text)
         if self.deleted is not None:
-            raise ValidationError({"body": "That message was deleted; it can't be edited."})
+            raise ValidationError({"body": _("That message was deleted; it can't be edited.")})
         if text == self.body:
             return False
         self.body = text
@@ -488,35 +522,45 @@ class MemberName(models.Model):
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="parley_name",
+        verbose_name=_("user"),
     )
     # name_keys(username): case folded first, and look-alikes mapped first.
-    folded = models.TextField(unique=True)
-    mapped = models.TextField(unique=True)
+    folded = models.TextField(unique=True, verbose_name=_("folded"))
+    mapped = models.TextField(unique=True, verbose_name=_("mapped"))
+
+    class Meta:
+        verbose_name = _("member name")
+        verbose_name_plural = _("member names")
 
     def __str__(self) -> str:
         return self.folded
 
 
 REACTION_MAX_LENGTH = 16
-NO_REACTION = "Pick an emoji or write a reaction."
+NO_REACTION = Words("Pick an emoji or write a reaction.")
 
 
 class Reaction(models.Model):
     """One person's reaction to a message: an emoji or a few words. Given again, it is
     taken back (rooms/reacting.py)."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="reaction_set")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="reaction_set", verbose_name=_("message")
+    )
     text = models.CharField(
         max_length=REACTION_MAX_LENGTH,
         validators=[validate_printable, validate_visible],
         error_messages={"blank": NO_REACTION},
+        verbose_name=_("text"),
     )
     # Who gave it, as on messages: the name shown, and the identity key that decides.
-    author = models.CharField(max_length=AUTHOR_MAX_LENGTH)
-    author_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
-    created = models.DateTimeField(auto_now_add=True)
+    author = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("author"))
+    author_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, verbose_name=_("author key"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("reaction")
+        verbose_name_plural = _("reactions")
         ordering = ["message", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -567,22 +611,34 @@ class Attachment(models.Model):
     guessed: never from a public media URL.
     """
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
-    token = models.CharField(max_length=64, unique=True, default=attachment_token, editable=False)
-    file = models.FileField(upload_to=attachment_path, max_length=200)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", verbose_name=_("message")
+    )
+    token = models.CharField(
+        max_length=64,
+        unique=True,
+        default=attachment_token,
+        editable=False,
+        verbose_name=_("token"),
+    )
+    file = models.FileField(upload_to=attachment_path, max_length=200, verbose_name=_("file"))
     # Pictures only: the small copy drawn in the message, and its size, so the page keeps
     # its place while it loads.
-    thumbnail = models.FileField(upload_to=thumbnail_path, max_length=200, blank=True)
-    width = models.PositiveIntegerField(null=True, blank=True)
-    height = models.PositiveIntegerField(null=True, blank=True)
+    thumbnail = models.FileField(
+        upload_to=thumbnail_path, max_length=200, blank=True, verbose_name=_("thumbnail")
+    )
+    width = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("width"))
+    height = models.PositiveIntegerField(null=True, blank=True, verbose_name=_("height"))
     # As the person's computer called it: shown (escaped) and offered as the download's name.
-    name = models.CharField(max_length=255)
-    size = models.PositiveBigIntegerField()
+    name = models.CharField(max_length=255, verbose_name=_("name"))
+    size = models.PositiveBigIntegerField(verbose_name=_("size"))
     # Decided by the server (the picture's own format, or the name's extension), never
     # taken from the browser.
-    content_type = models.CharField(max_length=100)
+    content_type = models.CharField(max_length=100, verbose_name=_("content type"))
 
     class Meta:
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
         ordering = ["pk"]  # in the order they were chosen
 
     def __str__(self) -> str:
@@ -635,12 +691,14 @@ class Membership(models.Model):
     """
 
     class Role(models.TextChoices):
-        OWNER = "owner", "owner"
-        MODERATOR = "moderator", "moderator"
-        MEMBER = "member", "member"
+        OWNER = "owner", _("owner")
+        MODERATOR = "moderator", _("moderator")
+        MEMBER = "member", _("member")
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="memberships")
-    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("room")
+    )
+    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, verbose_name=_("key"))
     # Members only: the account (for their rooms across devices); null for a guest.
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -648,12 +706,17 @@ class Membership(models.Model):
         blank=True,
         on_delete=models.CASCADE,
         related_name="parley_memberships",
+        verbose_name=_("user"),
     )
-    name = models.CharField(max_length=AUTHOR_MAX_LENGTH)
-    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
-    joined = models.DateTimeField(auto_now_add=True)
+    name = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("name"))
+    role = models.CharField(
+        max_length=10, choices=Role.choices, default=Role.MEMBER, verbose_name=_("role")
+    )
+    joined = models.DateTimeField(auto_now_add=True, verbose_name=_("joined"))
 
     class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
         ordering = ["room", "joined", "pk"]
         constraints = [
             models.UniqueConstraint(fields=["room", "key"], name="membership_once_per_room")
@@ -672,19 +735,25 @@ class Invite(models.Model):
     """An invitation into a private room: a link holding a signed token (rooms/invites.py)
     that expires, can be revoked, and may be good for one person only."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="invites")
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="invites", verbose_name=_("room")
+    )
     # Random, and signed with the expiry into the link: neither guessed nor stretched.
-    nonce = models.CharField(max_length=32, unique=True, default=invite_nonce, editable=False)
-    created_by = models.CharField(max_length=AUTHOR_MAX_LENGTH)
-    created = models.DateTimeField(auto_now_add=True)
-    expires = models.DateTimeField()
-    single_use = models.BooleanField(default=False)
+    nonce = models.CharField(
+        max_length=32, unique=True, default=invite_nonce, editable=False, verbose_name=_("nonce")
+    )
+    created_by = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("created by"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
+    expires = models.DateTimeField(verbose_name=_("expires"))
+    single_use = models.BooleanField(default=False, verbose_name=_("single use"))
     # Whether a guest (someone not signed in) may come in with it, under a guest name.
-    guests = models.BooleanField(default=False)
-    revoked = models.DateTimeField(null=True, blank=True)
-    uses = models.PositiveIntegerField(default=0)
+    guests = models.BooleanField(default=False, verbose_name=_("guests"))
+    revoked = models.DateTimeField(null=True, blank=True, verbose_name=_("revoked"))
+    uses = models.PositiveIntegerField(default=0, verbose_name=_("uses"))
 
     class Meta:
+        verbose_name = _("invite")
+        verbose_name_plural = _("invites")
         ordering = ["-created"]
 
     def __str__(self) -> str:
@@ -700,14 +769,20 @@ MODERATION_REASON_MAX_LENGTH = 200
 class Mute(models.Model):
     """Someone who may read a room but not say anything in it until `until`."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="mutes")
-    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
-    until = models.DateTimeField()
-    by = models.CharField(max_length=AUTHOR_MAX_LENGTH)
-    reason = models.CharField(max_length=MODERATION_REASON_MAX_LENGTH, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="mutes", verbose_name=_("room")
+    )
+    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, verbose_name=_("key"))
+    until = models.DateTimeField(verbose_name=_("until"))
+    by = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("by"))
+    reason = models.CharField(
+        max_length=MODERATION_REASON_MAX_LENGTH, blank=True, verbose_name=_("reason")
+    )
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("mute")
+        verbose_name_plural = _("mutes")
         ordering = ["room", "-created"]
         constraints = [models.UniqueConstraint(fields=["room", "key"], name="mute_once_per_room")]
 
@@ -720,14 +795,20 @@ class Ban(models.Model):
     key and, when `address` is set, any guest from that address (a new name comes back
     with a new session, but usually from the same place)."""
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="bans")
-    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
-    address = models.GenericIPAddressField(null=True, blank=True)
-    by = models.CharField(max_length=AUTHOR_MAX_LENGTH)
-    reason = models.CharField(max_length=MODERATION_REASON_MAX_LENGTH, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="bans", verbose_name=_("room")
+    )
+    key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, verbose_name=_("key"))
+    address = models.GenericIPAddressField(null=True, blank=True, verbose_name=_("address"))
+    by = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("by"))
+    reason = models.CharField(
+        max_length=MODERATION_REASON_MAX_LENGTH, blank=True, verbose_name=_("reason")
+    )
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("ban")
+        verbose_name_plural = _("bans")
         ordering = ["room", "-created"]
         constraints = [models.UniqueConstraint(fields=["room", "key"], name="ban_once_per_room")]
 
@@ -740,26 +821,34 @@ class ModerationAction(models.Model):
     what, to whom, when. Names are copied: the record outlives guests' sessions."""
 
     class Kind(models.TextChoices):
-        DELETE = "delete", "deleted a message"
-        MUTE = "mute", "muted"
-        UNMUTE = "unmute", "unmuted"
-        BAN = "ban", "banned"
-        UNBAN = "unban", "unbanned"
-        REMOVE_ALL = "remove_all", "removed all messages of"
-        APPOINT = "appoint", "made a moderator"
-        DISMISS = "dismiss", "dismissed as moderator"
-        REMOVE = "remove", "removed from the room"
+        DELETE = "delete", _("deleted a message")
+        MUTE = "mute", _("muted")
+        UNMUTE = "unmute", _("unmuted")
+        BAN = "ban", _("banned")
+        UNBAN = "unban", _("unbanned")
+        REMOVE_ALL = "remove_all", _("removed all messages of")
+        APPOINT = "appoint", _("made a moderator")
+        DISMISS = "dismiss", _("dismissed as moderator")
+        REMOVE = "remove", _("removed from the room")
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="moderation_actions")
-    actor_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH)
-    actor_name = models.CharField(max_length=AUTHOR_MAX_LENGTH)
-    action = models.CharField(max_length=12, choices=Kind.choices)
-    target_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, blank=True)
-    target_name = models.CharField(max_length=AUTHOR_MAX_LENGTH, blank=True)
-    detail = models.CharField(max_length=300, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="moderation_actions", verbose_name=_("room")
+    )
+    actor_key = models.CharField(max_length=AUTHOR_KEY_MAX_LENGTH, verbose_name=_("actor key"))
+    actor_name = models.CharField(max_length=AUTHOR_MAX_LENGTH, verbose_name=_("actor name"))
+    action = models.CharField(max_length=12, choices=Kind.choices, verbose_name=_("action"))
+    target_key = models.CharField(
+        max_length=AUTHOR_KEY_MAX_LENGTH, blank=True, verbose_name=_("target key")
+    )
+    target_name = models.CharField(
+        max_length=AUTHOR_MAX_LENGTH, blank=True, verbose_name=_("target name")
+    )
+    detail = models.CharField(max_length=300, blank=True, verbose_name=_("detail"))
+    created = models.DateTimeField(auto_now_add=True, verbose_name=_("created"))
 
     class Meta:
+        verbose_name = _("moderation action")
+        verbose_name_plural = _("moderation actions")
         ordering = ["-created", "-pk"]
         # A room's log, newest first, a page at a time.
         indexes = [models.Index(fields=["room", "-created", "-id"], name="moderation_room_newest")]
@@ -775,14 +864,21 @@ class ReadPosition(models.Model):
     of them (rooms/reading.py); guests keep theirs in their session.
     """
 
-    room = models.ForeignKey(Room, on_delete=models.CASCADE, related_name="read_positions")
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="parley_read_positions"
+    room = models.ForeignKey(
+        Room, on_delete=models.CASCADE, related_name="read_positions", verbose_name=_("room")
     )
-    seq = models.PositiveBigIntegerField(default=0)
-    updated = models.DateTimeField(auto_now=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="parley_read_positions",
+        verbose_name=_("user"),
+    )
+    seq = models.PositiveBigIntegerField(default=0, verbose_name=_("seq"))
+    updated = models.DateTimeField(auto_now=True, verbose_name=_("updated"))
 
     class Meta:
+        verbose_name = _("read position")
+        verbose_name_plural = _("read positions")
         constraints = [
             models.UniqueConstraint(fields=["room", "user"], name="read_position_once_per_room")
         ]

@@ -19,6 +19,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from . import events, modlog, restrictions
 from .editing import Refused, is_moderator, tombstone
@@ -33,6 +34,7 @@ from .models import (
     validate_printable,
 )
 from .restrictions import address_cache_key, address_group, banned_refusal, muted_refusal
+from .words import Words
 
 Role = Membership.Role
 Kind = ModerationAction.Kind
@@ -42,19 +44,19 @@ NOBODY, MODERATOR, OWNER, STAFF = 0, 1, 2, 3
 ROLE_RANK = {Role.MODERATOR: MODERATOR, Role.OWNER: OWNER}
 
 # What the moderation page offers; any whole number of minutes up to MUTE_LONGEST is kept.
-MUTE_CHOICES = ((10, "10 min"), (60, "1 hour"), (24 * 60, "1 day"))
+MUTE_CHOICES = ((10, Words("10 min")), (60, Words("1 hour")), (24 * 60, Words("1 day")))
 MUTE_LONGEST = 30 * 24 * 60
 
 # An identity key as rooms/identity.py makes them.
 KEY = re.compile(r"user\.\d{1,18}|guest\.[A-Za-z0-9_-]{1,32}")
 
-NOT_A_MODERATOR = "Only this room's moderators can do that."
-OWNERS_ONLY = "Only the room's owner can appoint or dismiss moderators."
-NOT_SEEN = "That person has not been in this room."
-NOT_YOURSELF = "You can't do that to yourself."
-OUTRANKED = "You can't do that to someone who moderates this room too."
-BAD_MINUTES = "Pick how long: a whole number of minutes, up to 30 days."
-NO_ADDRESS = (
+NOT_A_MODERATOR = Words("Only this room's moderators can do that.")
+OWNERS_ONLY = Words("Only the room's owner can appoint or dismiss moderators.")
+NOT_SEEN = Words("That person has not been in this room.")
+NOT_YOURSELF = Words("You can't do that to yourself.")
+OUTRANKED = Words("You can't do that to someone who moderates this room too.")
+BAD_MINUTES = Words("Pick how long: a whole number of minutes, up to 30 days.")
+NO_ADDRESS = Words(
     "Their address is not known (they have not opened the room in the last day), "
     "so only their account or session can be banned."
 )
@@ -117,7 +119,10 @@ def clean_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if len(reason) > MODERATION_REASON_MAX_LENGTH:
         raise ValidationError(
-            {"reason": f"Keep the reason under {MODERATION_REASON_MAX_LENGTH} characters."}
+            {
+                "reason": gettext("Keep the reason under %(most)s characters.")
+                % {"most": MODERATION_REASON_MAX_LENGTH}
+            }
         )
     try:
         validate_printable(reason)
@@ -141,7 +146,7 @@ def mute(room: Room, me: Identity, user, target_key: str, minutes: int, reason: 
     reason = clean_reason(reason)
     until = timezone.now() + datetime.timedelta(minutes=minutes)
     with transaction.atomic():
-        muted, _ = Mute.objects.update_or_create(
+        muted, _created = Mute.objects.update_or_create(
             room=room, key=target_key, defaults={"until": until, "by": me.name, "reason": reason}
         )
         modlog.record(room, me, Kind.MUTE, target_key, f"for {duration(minutes)}. {reason}")
@@ -163,12 +168,14 @@ def unmute(room: Room, me: Identity, user, target_key: str) -> bool:
 
 
 def duration(minutes: int) -> str:
+    # Kept in the log as text: in the language of the moderator who acted.
     if minutes % (24 * 60) == 0:
         days = minutes // (24 * 60)
-        return f"{days} day{'s' if days > 1 else ''}"
+        return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
     if minutes % 60 == 0:
-        return f"{minutes // 60} hour{'s' if minutes > 60 else ''}"
-    return f"{minutes} min"
+        hours = minutes // 60
+        return ngettext("%(hours)s hour", "%(hours)s hours", hours) % {"hours": hours}
+    return gettext("%(minutes)s min") % {"minutes": minutes}
 
 
 # Banning.
@@ -191,13 +198,13 @@ def ban(
         if address is None:
             raise ValidationError({"address": NO_ADDRESS})
     with transaction.atomic():
-        banned, _ = Ban.objects.update_or_create(
+        banned, _created = Ban.objects.update_or_create(
             room=room,
             key=target_key,
             defaults={"address": address, "by": me.name, "reason": reason},
         )
         Mute.objects.filter(room=room, key=target_key).delete()  # a ban says more
-        detail = f"with their address. {reason}" if address else reason
+        detail = (gettext("with their address.") + f" {reason}").strip() if address else reason
         modlog.record(room, me, Kind.BAN, target_key, detail)
         told = banned_refusal(banned)
         events.leave_room(room.pk, target_key, told)

@@ -8,15 +8,17 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from . import access, moderation, modlog, restrictions
 from .editing import Refused
 from .models import Room, record_number
 from .views import person, see_other
+from .words import Words
 
-NOT_ALLOWED = "Only this room's owner, its moderators and site staff can moderate it."
-UNKNOWN = "Pick something to do."
+NOT_ALLOWED = Words("Only this room's owner, its moderators and site staff can moderate it.")
+UNKNOWN = Words("Pick something to do.")
 
 
 def minutes(request: HttpRequest) -> int | None:
@@ -49,7 +51,11 @@ def page(request: HttpRequest, slug: str) -> HttpResponse:
     room = access.room_or_404(slug, me)
     mine = moderation.standing(room, me, request.user)
     if mine < moderation.MODERATOR:
-        refused = {"title": f"Moderate {room.name}", "room": room, "refusal": NOT_ALLOWED}
+        refused = {
+            "title": _("Moderate %(room)s") % {"room": room.name},
+            "room": room,
+            "refusal": NOT_ALLOWED,
+        }
         return render(request, "rooms/refused.html", refused, status=403)
     error, status = "", 200
     if request.method == "POST":

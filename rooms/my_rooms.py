@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from . import access, reading
@@ -44,7 +45,7 @@ def leave(request: HttpRequest, slug: str) -> HttpResponse:
         try:
             reading.leave(room, me, request.session)
         except Refused as refused:
-            context = {"room": room, "title": "Leave a room", "refusal": str(refused)}
+            context = {"room": room, "title": _("Leave a room"), "refusal": str(refused)}
             return render(request, "rooms/refused.html", context, status=refused.status)
     back = request.POST.get("next", "")
     safe = url_has_allowed_host_and_scheme(

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import regex
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 
 # Reorder what follows them: "\u202eRUE 0001" shows as "1000 EUR".
 BIDI_CONTROL = regex.compile(r"\p{Bidi_Control}")
@@ -34,20 +35,24 @@ VISIBLE = regex.compile(r"[^\p{White_Space}\p{Cf}\p{Default_Ignorable_Code_Point
 class NameCharacters:
     """Refuse control, bidirectional and invisible characters, with a message per kind."""
 
-    def __init__(self, what: str = "the name") -> None:
+    def __init__(self, what: str = _("the name")) -> None:
         self.what = what
 
     def __call__(self, value: str) -> None:
         if CONTROL.search(value):
-            raise ValidationError(f"Remove control characters from {self.what}.", code="control")
+            raise ValidationError(
+                _("Remove control characters from %(what)s.") % {"what": self.what}, code="control"
+            )
         if BIDI_CONTROL.search(value):
             raise ValidationError(
-                f"Remove the characters that change the writing direction from {self.what}.",
+                _("Remove the characters that change the writing direction from %(what)s.")
+                % {"what": self.what},
                 code="bidi",
             )
         if INVISIBLE.search(value):
             raise ValidationError(
-                f"Remove invisible characters (such as zero-width spaces) from {self.what}.",
+                _("Remove invisible characters (such as zero-width spaces) from %(what)s.")
+                % {"what": self.what},
                 code="invisible",
             )
 
@@ -59,7 +64,7 @@ def has_visible(text: str) -> bool:
 
 def validate_visible(text: str) -> None:
     if not has_visible(text):
-        raise ValidationError("Write something before sending.", code="blank")
+        raise ValidationError(_("Write something before sending."), code="blank")
 
 
 @cache
@@ -106,7 +111,7 @@ def name_keys(name: str) -> tuple[str, str]:
 
 def _settle(name: str, *, fold_first: bool) -> str:
     key = " ".join(name.split())
-    for _ in range(4):
+    for _attempt in range(4):
         text = unicodedata.normalize("NFKC", key)
         folded = skeleton(text.casefold()) if fold_first else skeleton(text).casefold()
         if folded == key:

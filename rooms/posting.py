@@ -14,8 +14,9 @@ from django.db import IntegrityError
 from . import events, limits, restrictions
 from .identity import Identity
 from .models import NOT_REPLYABLE, Message, Room, store_messages
+from .words import Words
 
-KEY_TAKEN = "This message's key was already used for another message; please send it again."
+KEY_TAKEN = Words("This message's key was already used for another message; please send it again.")
 
 
 class Post(NamedTuple):
@@ -104,7 +105,7 @@ def post_messages(posts: list[Post] | list[tuple]) -> list[Message | ValidationE
     for message in fresh:
         if (message.room_id, message.key) not in raced:  # else another process stored it
             events.emit(events.Posted(message))
-    for n, ((room, me, text, key, *_), result) in enumerate(zip(posts, results, strict=True)):
+    for n, ((room, me, text, key, *_rest), result) in enumerate(zip(posts, results, strict=True)):
         ident = (room.pk, key)
         if ident in raced and (result is None or result is first.get(ident)):
             results[n] = repeat_of(raced[ident], me, text)

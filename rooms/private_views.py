@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods
 
 from . import access, invites, limits, members, memberships
@@ -86,7 +87,7 @@ def act(request: HttpRequest, room: Room, me) -> str | InviteForm:
         return here
     if "revoke" in request.POST:
         if (pk := record_number(request.POST["revoke"])) is None:
-            raise Refused("That invitation is not this room's.", status=404)
+            raise Refused(_("That invitation is not this room's."), status=404)
         invites.revoke(room, me, pk)
         return here
     form = InviteForm(request.POST)

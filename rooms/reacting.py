@@ -14,11 +14,12 @@ from . import events, limits, restrictions
 from .editing import NOT_HERE, Refused
 from .identity import Identity
 from .models import NO_REACTION, Message, Reaction, Room
+from .words import Words
 
 # The picker's choices; any other short text is welcome too.
 PICKER = ("👍", "👎", "😄", "🎉", "😕", "❤️", "🚀", "👀", "🙏", "🔥", "💯", "✅")
 
-DELETED = "That message was deleted; it can't take reactions."
+DELETED = Words("That message was deleted; it can't take reactions.")
 EMPTY = NO_REACTION
 
 

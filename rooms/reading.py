@@ -15,6 +15,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from . import events, memberships
 from .editing import Refused
@@ -22,6 +23,7 @@ from .identity import Identity
 from .models import Membership, Message, ReadPosition, Room
 from .sidebar import MARKS_DRAWN, mention_tags
 from .templatetags.chat import mention_tag
+from .words import Words
 
 # A guest's open rooms, newest first, and how far they read each ({room id: seq}).
 GUEST_ROOMS = "parley_rooms"
@@ -31,7 +33,7 @@ GUEST_KEPT = 50
 # Only this many messages back are read for a count (it reads "99+" long before).
 COUNTED_BACK = 1000
 
-OWNER_STAYS = "You own this room: it can't be left, only given away or deleted."
+OWNER_STAYS = Words("You own this room: it can't be left, only given away or deleted.")
 
 
 @dataclass(frozen=True)
@@ -60,9 +62,8 @@ class Entry:
     @property
     def said(self) -> str:
         """The count in words, as the marks read: "3 unread", "99+ unread"."""
-        return (
-            f"{self.unread} unread" if self.unread < MARKS_DRAWN else f"{MARKS_DRAWN - 1}+ unread"
-        )
+        count = self.unread if self.unread < MARKS_DRAWN else f"{MARKS_DRAWN - 1}+"
+        return _("%(count)s unread") % {"count": count}
 
 
 def guest_slugs(session: SessionBase | None) -> list[str]:
@@ -96,7 +97,9 @@ def leave(room: Room, me: Identity, session: SessionBase | None = None) -> None:
     if found is not None and not (room.is_open and found.role == Membership.Role.OWNER):
         found.delete()
         if not room.is_open:
-            events.leave_room(room.pk, me.key, "You left this room, so this page no longer sends.")
+            events.leave_room(
+                room.pk, me.key, _("You left this room, so this page no longer sends.")
+            )
 
 
 def position(room: Room, me: Identity, user=None, session: SessionBase | None = None) -> int:

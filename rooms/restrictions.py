@@ -23,16 +23,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
-# editing imports this module; its functions are looked up when called.
 from . import editing, limits
 from .identity import Identity
 from .models import Ban, Membership, Mute, Room
 
+# editing imports this module; its functions are looked up when called.
+from .words import Words
+
 Role = Membership.Role
 ROLES = [Role.OWNER, Role.MODERATOR]
 
-BANNED = "You are banned from this room."
+BANNED = Words("You are banned from this room.")
 # How long a guest's address is remembered for an address ban.
 ADDRESS_KEPT = 24 * 60 * 60  # seconds
 # How long a room's bans and roles are read from the cache at most (a fill racing a change
@@ -94,13 +97,19 @@ def until_text(when: datetime.datetime) -> str:
 
 
 def muted_refusal(muted: Mute) -> str:
-    reason = f" Reason: {muted.reason}" if muted.reason else ""
-    return f"You are muted in this room until {until_text(muted.until)}.{reason}"
+    until = until_text(muted.until)
+    if muted.reason:
+        return _("You are muted in this room until %(until)s. Reason: %(reason)s") % {
+            "until": until,
+            "reason": muted.reason,
+        }
+    return _("You are muted in this room until %(until)s.") % {"until": until}
 
 
 def banned_refusal(ban: Ban) -> str:
-    reason = f" Reason: {ban.reason}" if ban.reason else ""
-    return f"{BANNED}{reason}"
+    if ban.reason:
+        return _("You are banned from this room. Reason: %(reason)s") % {"reason": ban.reason}
+    return str(BANNED)
 
 
 def enforce(room: Room, me: Identity, field: str) -> None:

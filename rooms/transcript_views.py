@@ -6,6 +6,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from . import access, editing, exports, identity, transcripts
@@ -25,7 +26,7 @@ def unknown_format(request: HttpRequest, room: Room) -> HttpResponse | None:
     kind = request.GET.get("format")
     if kind is None or kind in exports.FORMATS:
         return None
-    return refused(request, room, "No such format", exports.UNKNOWN_FORMAT, 400)
+    return refused(request, room, _("No such format"), exports.UNKNOWN_FORMAT, 400)
 
 
 @require_safe
@@ -55,11 +56,11 @@ def export(request: HttpRequest, slug: str) -> HttpResponse:
         return redirect_to_login(request.get_full_path())
     owner = access.role(room, me) == Membership.Role.OWNER
     if not (owner or editing.is_moderator(request.user)):
-        reason = (
+        reason = _(
             "Only the room's owner and staff can export a whole room. "
             "Each day's page has its own download."
         )
-        return refused(request, room, "Export a room", reason, 403)
+        return refused(request, room, _("Export a room"), reason, 403)
     if (bad := unknown_format(request, room)) is not None:
         return bad
     kind = request.GET.get("format", "txt")

@@ -24,6 +24,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import prefetch_related_objects
 from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from . import limits
@@ -86,8 +87,8 @@ def post_with_files(
     limits.enforce("upload", "body", person=me.key, address=me.address)
     if len(files) > settings.PARLEY_UPLOAD_MAX_FILES:
         raise refused(
-            f"Send at most {settings.PARLEY_UPLOAD_MAX_FILES} files with one message "
-            f"(you chose {len(files)}).",
+            _("Send at most %(most)s files with one message (you chose %(chosen)s).")
+            % {"most": settings.PARLEY_UPLOAD_MAX_FILES, "chosen": len(files)},
             "too_many_files",
         )
     prepared = [prepare(upload) for upload in files]

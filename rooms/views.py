@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, reswap, retarget
 
@@ -153,11 +154,17 @@ def banned(request: HttpRequest, room: Room, admission: restrictions.Admission) 
     return render(request, "rooms/banned.html", context, status=403)
 
 
+# The titles of the pages that change one message, without JavaScript.
+EDIT_TITLE = gettext_lazy("Edit a message")
+DELETE_TITLE = gettext_lazy("Delete a message")
+REACT_TITLE = gettext_lazy("React to a message")
+
+
 def renamed_refusal(me: identity.Identity) -> str:
-    return (
-        f"Not sent: you are now {me.name} in this browser (changed in another tab). "
-        f"Send it again to post it as {me.name}."
-    )
+    return gettext(
+        "Not sent: you are now %(name)s in this browser (changed in another tab). "
+        "Send it again to post it as %(name)s."
+    ) % {"name": me.name}
 
 
 def not_sent(request: HttpRequest, room: Room, text: str) -> HttpResponse:
@@ -253,7 +260,7 @@ def about(request: HttpRequest, slug: str) -> HttpResponse:
     form = AboutForm({**about_values(room), **({field: request.POST[field]} if field else {})})
     status = 400
     if field is None:
-        form.add_error(None, "Send a new topic or description.")
+        form.add_error(None, gettext("Send a new topic or description."))
     elif form.is_valid():
         try:
             room = room_about.change(room, me, field, form.cleaned_data[field])
@@ -277,11 +284,11 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     error, status = "", 200
     if request.method == "POST" and form.is_valid():
         try:
-            message, _ = editing.edit_message(
+            message, _changed = editing.edit_message(
                 message.room, me, message.pk, form.cleaned_data["message"]
             )
         except editing.Refused as refused:
-            return refuse(request, message, "Edit a message", str(refused), refused.status)
+            return refuse(request, message, EDIT_TITLE, str(refused), refused.status)
         except ValidationError as invalid:
             error = " ".join(invalid.message_dict.get("body", invalid.messages))
             status = 429 if limits.is_rate_limited(invalid) else 400
@@ -291,14 +298,14 @@ def edit_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         error, status = " ".join(form.errors["message"]), 400
     elif not editing.can_edit(message, me):
         refusal = (
-            "That message was deleted; it can't be edited."
+            gettext("That message was deleted; it can't be edited.")
             if message.deleted
             else editing.NOT_YOURS_TO_EDIT
         )
-        return refuse(request, message, "Edit a message", refusal, 403)
+        return refuse(request, message, EDIT_TITLE, refusal, 403)
     value = request.POST.get("message", message.body)
     context = {"message": message, "value": value, "error": error}
-    return change_page(request, "Edit a message", "rooms/_message_edit.html", context, status)
+    return change_page(request, EDIT_TITLE, "rooms/_message_edit.html", context, status)
 
 
 @require_http_methods(["GET", "HEAD", "POST"])
@@ -311,14 +318,16 @@ def delete_message(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             editing.delete_message(message.room, me, message.pk, request.user)
         except editing.Refused as refused:
-            return refuse(request, message, "Delete a message", str(refused), refused.status)
+            return refuse(request, message, DELETE_TITLE, str(refused), refused.status)
         return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
     if message.deleted:
-        return refuse(request, message, "Delete a message", "That message is already deleted.", 410)
+        return refuse(
+            request, message, DELETE_TITLE, gettext("That message is already deleted."), 410
+        )
     if not editing.can_delete(message, me, request.user):
-        return refuse(request, message, "Delete a message", editing.NOT_YOURS_TO_DELETE, 403)
+        return refuse(request, message, DELETE_TITLE, editing.NOT_YOURS_TO_DELETE, 403)
     context = {"message": message}
-    return change_page(request, "Delete a message", "rooms/_message_delete.html", context)
+    return change_page(request, DELETE_TITLE, "rooms/_message_delete.html", context)
 
 
 def change_page(request, title: str, form_template: str, context: dict, status: int = 200):
@@ -358,16 +367,16 @@ def react(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         try:
             reacting.react(message.room, me, message.pk, value)
         except editing.Refused as refused:
-            return refuse(request, message, "React to a message", str(refused), refused.status)
+            return refuse(request, message, REACT_TITLE, str(refused), refused.status)
         except ValidationError as invalid:
             error = " ".join(invalid.message_dict.get("reaction", invalid.messages))
             status = 429 if limits.is_rate_limited(invalid, "reaction") else 400
         else:
             return see_other(f"{message.room.get_absolute_url()}#message-{message.pk}")
     elif message.deleted:
-        return refuse(request, message, "React to a message", reacting.DELETED, 410)
+        return refuse(request, message, REACT_TITLE, reacting.DELETED, 410)
     context = {"message": message, "picker": reacting.PICKER, "value": value, "error": error}
-    return change_page(request, "React to a message", "rooms/_message_react.html", context, status)
+    return change_page(request, REACT_TITLE, "rooms/_message_react.html", context, status)
 
 
 def reply(request: HttpRequest, slug: str, pk: int) -> HttpResponse:

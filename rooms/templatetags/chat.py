@@ -15,8 +15,10 @@ import re
 
 from django import template
 from django.utils import timezone
+from django.utils.dateformat import format as date_format
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 from markdown_it import MarkdownIt
 
 from rooms.markup import draw
@@ -161,7 +163,8 @@ def day_label(value: datetime.datetime | None) -> str:
     day = timezone.localtime(value).date()
     today = timezone.localdate()
     if day == today:
-        return "Today"
+        return gettext("Today")
     if day == today - datetime.timedelta(days=1):
-        return "Yesterday"
-    return f"{day:%A}, {day.day} {day:%B %Y}"
+        return gettext("Yesterday")
+    # Weekday and month named in the active language.
+    return date_format(day, "l, j F Y")

@@ -3,8 +3,12 @@
 const list = document.getElementById("messages");
 const scroller = list?.closest(".room__scroller");
 if (scroller) {
-  const date = new Intl.DateTimeFormat(undefined, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
-  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  // Day labels in the page's language ("Today", "Yesterday", then the date), in the reader's
+  // own way of writing it when the browser speaks that language (as static/js/times.js).
+  const page = document.documentElement.lang;
+  const lang = navigator.languages.find((tag) => tag.split("-")[0] === page) ?? (page || undefined);
+  const date = new Intl.DateTimeFormat(lang, { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const midnight = (when) => new Date(when.getFullYear(), when.getMonth(), when.getDate());
   const isoDay = (day) => [day.getFullYear(), day.getMonth() + 1, day.getDate()]
     .map((n) => String(n).padStart(2, "0")).join("-");
@@ -79,7 +83,8 @@ if (scroller) {
     const author = message.querySelector(".message__author").textContent;
     const where = document.getElementById("room-title").textContent;
     const text = message.querySelector(".message__body").textContent.slice(0, 200);
-    const heard = new Notification(`${author} in ${where}`, { body: text, tag: message.id });
+    const heading = room.dataset.notifyTitle.replace("{author}", author).replace("{room}", where);
+    const heard = new Notification(heading, { body: text, tag: message.id });
     heard.onclick = () => { focus(); message.scrollIntoView({ block: "center" }); heard.close(); };
   }
 

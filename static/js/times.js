@@ -1,14 +1,19 @@
 // Times in the reader's own zone, drawn the same way on every page: "just now", "5 minutes
 // ago", then "14:05" today and "10 Jan, 14:05" before; the full date on hover. Without
 // JavaScript each shows the server's time with its zone named (templates/rooms/_time.html).
+// In the page's language (<html lang>), written the way the reader's browser writes it when it
+// speaks that language too (en-GB: "10 Jan, 15:31"); "just now" is the page's own words.
 (() => {
-  const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-  const date = new Intl.DateTimeFormat(undefined, { day: "numeric", month: "short" });
-  const full = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
-  const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+  const page = document.documentElement.lang;
+  const lang = navigator.languages.find((tag) => tag.split("-")[0] === page) ?? (page || undefined);
+  const justNow = document.documentElement.dataset.justNow;
+  const clock = new Intl.DateTimeFormat(lang, { hour: "2-digit", minute: "2-digit" });
+  const date = new Intl.DateTimeFormat(lang, { day: "numeric", month: "short" });
+  const full = new Intl.DateTimeFormat(lang, { dateStyle: "full", timeStyle: "short" });
+  const relative = new Intl.RelativeTimeFormat(lang, { numeric: "auto" });
   const label = (when, now) => {
     const minutes = Math.floor((now - when) / 6e4);
-    if (minutes < 1) return "just now";
+    if (minutes < 1) return justNow ?? relative.format(0, "second");
     if (minutes < 60) return relative.format(-minutes, "minute");
     const today = when.toDateString() === new Date(now).toDateString();
     return today ? clock.format(when) : `${date.format(when)}, ${clock.format(when)}`;
