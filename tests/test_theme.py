@@ -1,5 +1,6 @@
-"""The theme stays in the designers' hands: every colour of parley.css comes from its custom
-properties, a theme sets base ones only, and the formatter's markup comes from templates."""
+"""The theme stays in the designers' hands: every colour, spacing, text size and corner of
+parley.css comes from its custom properties, a theme sets base ones only, and the formatter's
+markup comes from templates."""
 
 import re
 from pathlib import Path
@@ -32,6 +33,43 @@ def test_parley_css_writes_colours_only_in_its_custom_properties():
         if not prop.startswith("--") and COLOUR.search(value)
     ]
     assert written == []
+
+
+# Declarations that space things out, size text or round corners: each takes its length from
+# a custom property (--space-*, --text-*, --radius-*).
+SCALED = re.compile(
+    r"(margin|padding|inset)(-[\w-]+)?|gap|row-gap|column-gap|top|right|bottom|left"
+    r"|font|font-size|line-height|border(-[\w-]+)?-radius"
+)
+LENGTH = re.compile(r"(?<![\w.-])-?(\d*\.)?\d+(rem|em|px)\b")
+# Lengths that are not a step of the scale: the skip link parked off screen until focused.
+OFF_SCREEN = {("inset-inline-start", "-999px")}
+
+
+def lengths_written_out(path: Path) -> list[str]:
+    return [
+        f"{prop}: {value}"
+        for prop, value in declarations(path)
+        if SCALED.fullmatch(prop) and LENGTH.search(value) and (prop, value) not in OFF_SCREEN
+    ]
+
+
+def test_parley_css_writes_spacing_text_sizes_and_corners_only_in_its_custom_properties():
+    assert lengths_written_out(PARLEY) == []
+
+
+def test_the_scale_check_catches_a_length_written_out(tmp_path):
+    css = tmp_path / "theme.css"
+    css.write_text(
+        ":root { --space-s: 0.5rem; }\n"
+        ".a { padding: 0.3rem var(--space-s); border: 1px solid; }\n"
+        ".b { font: 1rem/1.5 serif; border-start-end-radius: 2px; margin: 0 auto; }\n"
+    )
+    assert lengths_written_out(css) == [
+        "padding: 0.3rem var(--space-s)",
+        "font: 1rem/1.5 serif",
+        "border-start-end-radius: 2px",
+    ]
 
 
 def test_every_property_parley_css_uses_is_declared():
