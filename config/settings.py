@@ -289,8 +289,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 # Every word people see is in templates or the translation catalog (locale/, built by
 # `make compilemessages`). Each page is drawn in its reader's language (the language form,
-# else Accept-Language, else LANGUAGE_CODE); live pushes go to every socket alike, drawn
-# once in LANGUAGE_CODE, the site's language (docs/templates.md).
+# else Accept-Language, else LANGUAGE_CODE), and so are its live pushes: each is drawn once per
+# language here, and every socket gets its page's language (docs/templates.md).
 LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE") or "en"
 if LANGUAGE_CODE not in dict(LANGUAGES):

@@ -1,19 +1,21 @@
-"""Drawing what sockets are sent: each fragment rendered once, the same bytes for everyone.
+"""Drawing what sockets are sent: each fragment rendered once per language, the same bytes
+for every reader of that language.
 
-rooms/events.py sends what is drawn here to a room's group.
+rooms/events.py sends what is drawn here to a room's group; rooms/languages.py says how a
+group push is drawn in each language and which drawing each socket is handed.
 """
 
 import datetime
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, lru_cache, wraps
+from functools import cache, lru_cache
 
-from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
 from . import history, retention
+from .languages import per_language
 from .models import Message, Room
 
 # Group events; rooms/live/hub.py hands each to the group's sockets' feeds (DELIVER).
@@ -34,32 +36,24 @@ def group_name(room_id: int) -> str:
     return f"room.{room_id}"
 
 
-def in_site_language(draw):
-    """Pushes are drawn once for every socket, whatever language each page was drawn in:
-    in the site's language (settings.LANGUAGE_CODE), the same bytes for all (docs/templates.md)."""
-
-    @wraps(draw)
-    def drawn(*args, **kwargs):
-        with translation.override(settings.LANGUAGE_CODE):
-            return draw(*args, **kwargs)
-
-    return drawn
-
-
-@in_site_language
 def render_push(partial: str, **context) -> str:
-    """An out-of-band fragment from templates/rooms/push.html, ready for htmx."""
+    """An out-of-band fragment from templates/rooms/push.html, ready for htmx, in the active
+    language: a socket's consumer and feed draw their own replies in the socket's language."""
     return render_to_string(f"rooms/push.html#{partial}", context).strip()
+
+
+# The same for a whole group: drawn once in each language (rooms/languages.py).
+render_group_push = per_language(render_push)
 
 
 def sent_ack(key: str | None = None) -> str:
     """The sender's acknowledgement (its error line cleared), naming the message's key
     so the page can cross it off its "Not sent yet" list: the same bytes for a repeat."""
-    return render_push("sent", key=key) if key else _keyless_ack()
+    return render_push("sent", key=key) if key else _keyless_ack(translation.get_language())
 
 
 @cache
-def _keyless_ack() -> str:
+def _keyless_ack(language: str) -> str:
     return render_push("sent")
 
 
@@ -203,7 +197,6 @@ def is_changed(message: Message) -> bool:
     return bool(message.revised or message.edited or message.deleted or message.reaction_list)
 
 
-@in_site_language
 def render_messages(
     messages: Sequence[Message],
     shown: int | None = None,
@@ -253,19 +246,21 @@ def render_messages(
     return render_push("messages", offstage=replaced, typed=typed, **context)
 
 
-@in_site_language
 def render_newest(room, page, cursor: int) -> str:
     """The room's newest page drawn fresh, to replace the whole list of a page too far behind."""
     history = draw_history(page.messages)
     return render_push("newest", room=room, page=page, history=history, cursor=cursor)
 
 
-@in_site_language
+_messages_per_language = per_language(render_messages)
+
+
 def message_event(message: Message) -> dict:
-    """A room event: the drawn message and its revision, which keeps every socket in order;
-    a new message also names its seq and id (where a catch-up lands older ones)."""
+    """A room event: the message drawn in each language and its revision, which keeps every
+    socket in order; a new message also names its seq and id (where a catch-up lands older
+    ones)."""
     group = group_name(message.room_id)
-    html = render_messages([message])
+    html = _messages_per_language([message])
     appended = None if is_changed(message) else (message.seq, message.pk)
     return {
         "type": MESSAGE_EVENT,

@@ -23,6 +23,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError
+from django.utils import translation
 
 from . import (
     about,
@@ -38,6 +39,7 @@ from . import (
     typists,
 )
 from .broadcast import group_name, render_push, sent_ack
+from .languages import socket_language
 from .live import outbox, runtime
 from .live.backlog import SERVER_SEND
 from .live.caps import CLOSE_TOO_MANY
@@ -164,7 +166,13 @@ def frame_message_id(frame: dict[str, Any], key: str) -> int:
 
 
 class Consumer(AsyncWebsocketConsumer):
-    """A socket consumer whose frames are handled on the event loop as they come."""
+    """A socket consumer whose frames are handled on the event loop as they come, in the
+    language its page was drawn in."""
+
+    @cached_property
+    def language(self) -> str:
+        """Read once, when the socket opens, as the page's language was chosen."""
+        return socket_language(self.scope)
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels closes stale database connections before every message, in the
@@ -174,7 +182,10 @@ class Consumer(AsyncWebsocketConsumer):
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
+        # What this socket alone is told (refusals, acknowledgements, and the tasks that
+        # answer it) reads as its page does; group pushes draw every language themselves.
+        with translation.override(self.language):
+            await handler(message)
 
 
 class RoomConsumer(Consumer):
@@ -254,7 +265,7 @@ class RoomConsumer(Consumer):
         # consumer and Channels' middleware (backlog.with_server_send); a consumer run on its own,
         # without the routing's wrapper, sends through its middleware.
         send = self.scope.get(SERVER_SEND, self.base_send)
-        self.feed = RoomFeed(self.room, send, conn=self.conn_id)
+        self.feed = RoomFeed(self.room, send, conn=self.conn_id, language=self.language)
         seen = await live.open(self.feed, self.me, self.sidebar)
         if self.admission.address_group:
             # A ban that includes this guest's address closes this socket too.

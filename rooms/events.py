@@ -28,7 +28,7 @@ from .broadcast import (
     ROOM_NOTICE_EVENT,
     group_name,
     message_event,
-    render_push,
+    render_group_push,
 )
 from .identity import Identity
 from .live import lobby
@@ -87,7 +87,7 @@ class AboutChanged:
         return self.room.pk
 
     def group_event(self) -> dict:
-        html = render_push("about", room=self.room)
+        html = render_group_push("about", room=self.room)
         return {"type": FRAGMENT_EVENT, "group": group_name(self.room.pk), "html": html}
 
     def also(self) -> list[dict]:
@@ -173,14 +173,14 @@ def end_identity(key: str, now=None, *, account_changed: bool = False) -> None:
     changed: a new password, deactivated), telling their pages first why, and who this
     browser is now (`now`, an Identity; None: nobody).
     Drawn once: every page of that identity gets the same bytes."""
-    html = render_push("identity_ended", now=now, ended=True, account=account_changed)
+    html = render_group_push("identity_ended", now=now, ended=True, account=account_changed)
     async_to_sync(send)({"type": IDENTITY_ENDED_EVENT, "group": key, "html": html})
 
 
 def leave_room(room_id: int, key: str, reason: str) -> None:
     """Once committed, close every socket the identity `key` has open in one room (removed
     from it, or banned), telling their pages why: catch-up there ends with them."""
-    html = render_push("identity_ended", ended=True, reason=reason)
+    html = render_group_push("identity_ended", ended=True, reason=reason)
     event = {"type": ROOM_LEFT_EVENT, "group": key, "room": room_id, "html": html}
     transaction.on_commit(lambda: async_to_sync(send)(event), robust=True)
 
@@ -188,6 +188,6 @@ def leave_room(room_id: int, key: str, reason: str) -> None:
 def tell_in_room(room_id: int, key: str, error: str) -> None:
     """Once committed, show `error` on the message box of every page the identity `key`
     has open in one room (muted: why, and until when; "" clears it): drawn once."""
-    html = render_push("sent") if not error else render_push("error", error=error)
+    html = render_group_push("sent") if not error else render_group_push("error", error=error)
     event = {"type": ROOM_NOTICE_EVENT, "group": key, "room": room_id, "html": html}
     transaction.on_commit(lambda: async_to_sync(send)(event), robust=True)

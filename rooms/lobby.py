@@ -13,7 +13,8 @@ from django.db.models import F
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
-from .broadcast import render_push
+from .broadcast import render_group_push
+from .languages import Drawn
 from .live import presence
 from .models import Message, Room
 
@@ -123,5 +124,5 @@ def cards_for(room_ids: set[int]) -> list[Card]:
     return _cards(rooms, presence.counts({room.pk for room in rooms}))
 
 
-def draw(cards: list[Card]) -> str:
-    return render_push("room_cards", cards=cards)
+def draw(cards: list[Card]) -> Drawn:
+    return render_group_push("room_cards", cards=cards)

@@ -18,7 +18,9 @@ class LobbyConsumer(Consumer):
         await self.accept()
         live = runtime()
         live.start()
-        self.sender = Sender(self.scope.get(SERVER_SEND, self.base_send), conn="lobby")
+        self.sender = Sender(
+            self.scope.get(SERVER_SEND, self.base_send), conn="lobby", language=self.language
+        )
         await live.open_lobby(self.sender)
 
     async def disconnect(self, code: int) -> None:

@@ -10,7 +10,7 @@ other pages (sent to their identity's group).
 
 import re
 
-from .broadcast import FRAGMENT_EVENT, render_push
+from .broadcast import FRAGMENT_EVENT, render_group_push
 from .models import Message
 from .templatetags.chat import MENTION, mention_tag
 
@@ -36,7 +36,7 @@ def unread_group(room_id: int) -> str:
 
 def unread_event(message: Message) -> dict:
     """A new message, as every sidebar that lists its room shows it."""
-    html = render_push(
+    html = render_group_push(
         "unread",
         room_id=message.room_id,
         by=message.author_tag,
@@ -50,5 +50,5 @@ def unread_event(message: Message) -> dict:
 
 def read_event(room_id: int, key: str) -> dict:
     """`key`'s person read the room: its count clears on all their pages."""
-    html = render_push("read", room_id=room_id)
+    html = render_group_push("read", room_id=room_id)
     return {"type": FRAGMENT_EVENT, "group": key, "html": html}

@@ -8,7 +8,8 @@ itself after a few seconds (CSS), so nothing is sent when someone stops typing.
 import time
 from functools import lru_cache
 
-from .broadcast import render_push
+from .broadcast import render_group_push
+from .languages import Drawn
 from .live.presence import Person
 
 # A socket's cues count at most once per MIN_GAP seconds; the page sends one per 3 s.
@@ -32,6 +33,6 @@ class Throttle:
 
 
 @lru_cache(maxsize=1024)
-def cue(name: str, guest: bool, key: str) -> str:
-    """The cue for one person, drawn once per process."""
-    return render_push("typing", person=Person(name, guest, key))
+def cue(name: str, guest: bool, key: str) -> Drawn:
+    """The cue for one person, drawn once per process (in each language)."""
+    return render_group_push("typing", person=Person(name, guest, key))

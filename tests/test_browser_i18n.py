@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from .pages import bodies, log, serious_violations
+from .pages import bodies, enter, log, serious_violations
+from .pages import say as say_in_english
 from .servers import Server
 from .test_browser import sunset
 from .test_browser_reading import seed
@@ -78,6 +79,25 @@ def test_the_language_form_switches_and_sticks_in_a_browser(browser, server):
     page.get_by_label("Sprache").select_option("en")
     page.get_by_role("button", name="Wechseln (Sprache)").click()
     expect(page.get_by_role("button", name="Enter the room")).to_be_visible()
+
+
+def test_a_german_reader_on_an_english_site_hears_the_room_in_german(browser, server):
+    """Live pushes read as the page they reach: a message and who is here arrive in German
+    to the German browser, in English to the English one, in the same room."""
+    room = "Sprachen"
+    ada = enter(browser, server, room, "ada", locale="en-US")
+    bert = enter_in_german(browser, server, room, "bert")
+    expect(ada.locator("#presence .badge")).to_have_text(["guest", "guest"])
+    expect(bert.locator("#presence .badge")).to_have_text(["Gast", "Gast"])
+    say_in_english(ada, "Hello, bert")
+    pushed = log(bert).locator(".message", has_text="Hello, bert")
+    expect(pushed.get_by_role("button", name="Antworten auf diese Nachricht")).to_be_visible()
+    say(bert, "Hallo, ada")
+    heard = log(ada).locator(".message", has_text="Hallo, ada")
+    expect(heard.get_by_role("button", name=re.compile("^Reply"))).to_be_visible()
+    # A refusal of the German page's own send is German.
+    say(bert, "x" * 2001)
+    expect(bert.locator("#composer-error")).to_contain_text("höchstens")
 
 
 @pytest.fixture

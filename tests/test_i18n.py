@@ -2,6 +2,7 @@
 browser (or after choosing Deutsch), and nothing English is left on them."""
 
 import html
+import json
 import re
 import shutil
 from pathlib import Path
@@ -17,7 +18,7 @@ from rooms.identity import Identity, identify
 from rooms.models import Message, Room
 from rooms.posting import post_message
 
-from .helpers import make_session
+from .helpers import frame, make_room, make_session, open_socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -308,21 +309,123 @@ def test_a_page_drawn_in_german_leaves_english_pages_english(world):
     assert "Reply" in page
 
 
-def test_pushes_are_drawn_once_in_the_sites_language(world, settings):
-    """Every socket gets the same bytes (docs/templates.md): a push is in LANGUAGE_CODE,
-    whichever language the request that caused it was in."""
+def test_pushes_are_drawn_once_per_language(world, settings):
+    """A group push is drawn once in each offered language, whichever language the request
+    that caused it was in; with one language offered it stays one string."""
     from django.utils import translation
 
     from rooms import broadcast
 
     message = Message.objects.drawn().get(room=world["plans"])
     with translation.override("de"):
-        english = broadcast.message_event(message)["html"]
+        drawn = broadcast.message_event(message)["html"]
         page = broadcast.draw_message(message)
-    assert "Reply" in english
-    assert "Antworten" not in english
+    assert set(drawn) == {"en", "de"}
+    assert "Reply" in drawn["en"] and "Antworten" not in drawn["en"]
+    assert "Antworten" in drawn["de"]
     assert "Antworten" in page
+    with translation.override("en"):
+        assert drawn["en"] == broadcast.render_messages([message])
+    settings.LANGUAGES = [("de", "Deutsch")]
     settings.LANGUAGE_CODE = "de"
-    broadcast._draw.cache_clear()
-    german = broadcast.message_event(message)["html"]
-    assert "Antworten" in german
+    only = broadcast.message_event(message)["html"]
+    assert isinstance(only, str)
+    assert only == drawn["de"]
+
+
+# Sockets whose pages were drawn in English, and in German by each way a page is.
+IN_GERMAN = {
+    "cookie": [(b"cookie", f"{django_settings.LANGUAGE_COOKIE_NAME}=de".encode())],
+    "accept-language": [(b"accept-language", b"de-DE,de;q=0.9,en;q=0.5")],
+}
+
+
+async def socket_in(name: str, extra: list[tuple[bytes, bytes]] = ()):
+    """A joined guest's socket, its browser sending `extra` headers too (a cookie joins
+    the session's in the one Cookie header a browser sends)."""
+    socket = await open_socket("django-girls", name, guest_key=name)
+    headers = dict(socket.scope["headers"])
+    for header, value in extra:
+        headers[header] = b"; ".join([headers[header], value]) if header in headers else value
+    socket.scope["headers"] = list(headers.items())
+    connected, _ = await socket.connect()
+    assert connected
+    return socket
+
+
+async def next_frame_with(socket, marker: str) -> str:
+    while True:
+        push = await socket.receive_from(timeout=5)
+        if marker in push:
+            return push
+
+
+@pytest.fixture
+def live(settings):
+    """Who-is-here pushes on (the test settings keep them off), coalesced briskly."""
+    settings.LIVE_PUSHES = True
+    settings.LIVE_PUSH_EVERY = 0.2
+    return settings
+
+
+@pytest.mark.usefixtures("nobody_here", "live")
+@pytest.mark.parametrize("chosen_by", IN_GERMAN)
+async def test_each_socket_hears_the_room_in_its_pages_language(chosen_by):
+    from asgiref.sync import sync_to_async
+    from django.utils import translation
+
+    from rooms import broadcast
+
+    room = await make_room()
+    english = await socket_in("ada")
+    german = await socket_in("bert", IN_GERMAN[chosen_by])
+    # Who is here: the same people, each socket in its own words.
+    here_en = await next_frame_with(english, "bert")
+    here_de = await next_frame_with(german, "bert")
+    assert "Here now: 2" in here_en and ">guest<" in here_en
+    assert "Jetzt hier: 2" in here_de and ">Gast<" in here_de
+    assert "Here now" not in here_de
+
+    carl = Identity("carl", guest=True, key="guest.carl")
+    message = await sync_to_async(post_message)(room, carl, "Moin")
+    said_en = await next_frame_with(english, "Moin")
+    said_de = await next_frame_with(german, "Moin")
+    assert "Antworten" in said_de and "Gast" in said_de
+    assert "Reply" not in said_de
+    assert "Reply" in said_en and "Antworten" not in said_en
+    # The English socket gets exactly what every socket got before: the site's language.
+    drawn = await sync_to_async(lambda: Message.objects.drawn().get(pk=message.pk))()
+    with translation.override(django_settings.LANGUAGE_CODE):
+        assert said_en == broadcast.render_messages([drawn])
+
+    # A refusal of the German page's own send is German; the English page hears nothing.
+    await german.send_to(frame("   ", key="k" * 22))
+    refused = await german.receive_from(timeout=5)
+    assert 'id="composer-error"' in refused
+    assert english_left(visible(refused)) == []
+    await german.send_to(frame("too long " * 300))
+    too_long = visible(await german.receive_from(timeout=5))
+    assert "höchstens" in too_long, too_long
+    await english.send_to(frame("too long " * 300))
+    assert "at most" in visible(await english.receive_from(timeout=5))
+    for socket in (english, german):
+        await socket.disconnect()
+
+
+@pytest.mark.usefixtures("nobody_here")
+async def test_a_german_sockets_catch_up_is_german():
+    from asgiref.sync import sync_to_async
+
+    room = await make_room()
+    for text in ("eins", "zwei"):
+        await sync_to_async(post_message)(room, Identity("carl", guest=True, key="c"), text)
+    german = await socket_in("bert", IN_GERMAN["cookie"])
+    english = await socket_in("ada")
+    for socket in (german, english):
+        await socket.send_to(json.dumps({"after": "0"}))
+    caught_de = await next_frame_with(german, "zwei")
+    caught_en = await next_frame_with(english, "zwei")
+    assert "eins" in caught_de and "Antworten" in caught_de and "Reply" not in caught_de
+    assert "Reply" in caught_en and "Antworten" not in caught_en
+    for socket in (english, german):
+        await socket.disconnect()

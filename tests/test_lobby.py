@@ -26,10 +26,14 @@ def live(settings):
     return settings
 
 
-def lobby_socket(origin: str = "http://127.0.0.1:8000") -> WebsocketCommunicator:
+def lobby_socket(
+    origin: str = "http://127.0.0.1:8000", language: str | None = None
+) -> WebsocketCommunicator:
     from config.asgi import application
 
     headers = [(b"host", b"127.0.0.1:8000"), (b"origin", origin.encode())]
+    if language:
+        headers.append((b"accept-language", language.encode()))
     return WebsocketCommunicator(application, "/ws/lobby/", headers=headers)
 
 
@@ -114,6 +118,22 @@ async def test_a_message_pushes_the_rooms_card_to_the_lobby(live):
     assert "1 person here now" in card
     await ada.disconnect()
     await lobby.disconnect()
+
+
+async def test_each_lobby_gets_the_card_in_its_pages_language(live):
+    await database_sync_to_async(Room.objects.for_name)("Django Girls")
+    english, german = lobby_socket(), lobby_socket(language="de-DE,de;q=0.9")
+    for lobby in (english, german):
+        assert (await lobby.connect())[0]
+    ada = await joined("ada")
+    await ada.send_to(frame("fresh news"))
+    assert "1 person here now" in await card_of(english, "django-girls", containing="fresh")
+    card = await card_of(german, "django-girls", containing="fresh")
+    assert "1 Person jetzt hier" in card
+    assert "here now" not in card
+    await ada.disconnect()
+    for lobby in (english, german):
+        await lobby.disconnect()
 
 
 async def test_a_quiet_room_leaves_the_lobby_when_its_last_person_goes(live):

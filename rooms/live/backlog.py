@@ -125,9 +125,17 @@ class Sender:
     """One socket's frames, sent down its connection within what a slow reader may hold;
     past that, closed with 1013 (its page reconnects and catches up)."""
 
-    def __init__(self, asgi_send: AsgiSend, held: Callable[[], int] = lambda: 0, conn: str = ""):
+    def __init__(
+        self,
+        asgi_send: AsgiSend,
+        held: Callable[[], int] = lambda: 0,
+        conn: str = "",
+        language: str | None = None,
+    ):
         # The connection's own ASGI send: what reaches the socket, and its close.
         self.asgi_send = asgi_send
+        # What its page reads (rooms/languages.py): the drawing of group pushes it is handed.
+        self.language = language or settings.LANGUAGE_CODE
         self.backlog = Backlog(self.fall_behind, held=held)
         self.conn = conn  # to follow the socket through the logs
         self.closed = False

@@ -31,6 +31,7 @@ from enum import Enum
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import translation
 
 from .. import history
 from ..broadcast import render_messages, render_newest
@@ -76,8 +77,9 @@ def read_changes(room: Room, after: int, limit: int) -> list[Message]:
 
 
 @database_sync_to_async
-def read_newest(room: Room) -> tuple[int, str, int]:
-    return newest_page(room)
+def read_newest(room: Room, language: str) -> tuple[int, str, int]:
+    with translation.override(language):
+        return newest_page(room)
 
 
 @database_sync_to_async
@@ -88,8 +90,10 @@ def read_last_revision(room: Room) -> int:
 class RoomFeed(Sender):
     """A room socket's sender that keeps the room's changes whole and in order."""
 
-    def __init__(self, room: Room, asgi_send: AsgiSend, conn: str = ""):
-        super().__init__(asgi_send, held=lambda: len(self.early), conn=conn)
+    def __init__(
+        self, room: Room, asgi_send: AsgiSend, conn: str = "", language: str | None = None
+    ):
+        super().__init__(asgi_send, held=lambda: len(self.early), conn=conn, language=language)
         self.room = room
         # Frames for the socket before it is accepted and started (a who-is-here push
         # can come that soon): sent first thing by start(). None once started.
@@ -190,7 +194,7 @@ class RoomFeed(Sender):
                 kept = [p for p in self.pushed if p[0] > shown]
                 self.pushed = deque(kept, maxlen=PAGE) if kept else ()
             if self.newest - after > settings.CATCH_UP_BOUND:
-                after, html, self.shown = await read_newest(self.room)
+                after, html, self.shown = await read_newest(self.room, self.language)
                 self.pushed = ()  # the list is replaced whole
                 await self.send(html)
                 self.seen = max(self.seen, after)
@@ -215,7 +219,10 @@ class RoomFeed(Sender):
             batch = await read_changes(self.room, after, PAGE)
             if not batch:
                 break
-            await self.send(render_messages(batch, self.shown, landed))
+            # Drawn in the socket's language: a fill may start from any task.
+            with translation.override(self.language):
+                html = render_messages(batch, self.shown, landed)
+            await self.send(html)
             after = batch[-1].revision
             self.seen = max(self.seen, after)
             if len(batch) < PAGE:

@@ -27,6 +27,7 @@ from ..broadcast import (
     ROOM_LEFT_EVENT,
     ROOM_NOTICE_EVENT,
 )
+from ..languages import Drawn, for_readers
 from .backlog import Sender
 from .feed import RoomFeed
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 class Hub:
-    def __init__(self, heard: Callable[[int, str], None]) -> None:
+    def __init__(self, heard: Callable[[int, Drawn], None]) -> None:
         # Who-is-here fragments that reached this process's sockets, from any process.
         self.heard = heard
         self.layer = None
@@ -121,12 +122,18 @@ class Hub:
 
 
 def deliver_message(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
-    """A drawn message: each feed keeps its socket's messages whole and in order."""
+    """A drawn message: each feed keeps its socket's messages whole and in order, in its
+    language."""
     revision, html, appended = event["revision"], event["html"], event.get("appended")
     # One tuple for every feed that keeps it (the layer hands over a list).
     appended = tuple(appended) if appended else None
+    if isinstance(html, str):  # one language: no choosing per socket
+        for feed in feeds:
+            hub.start(feed.push(revision, html, appended))
+        return
+    drawn = for_readers(html)
     for feed in feeds:
-        hub.start(feed.push(revision, html, appended))
+        hub.start(feed.push(revision, drawn(feed.language), appended))
 
 
 def deliver_fragment(hub: Hub, feeds: tuple[Sender, ...], event: dict[str, Any]) -> None:
@@ -134,31 +141,35 @@ def deliver_fragment(hub: Hub, feeds: tuple[Sender, ...], event: dict[str, Any])
     html = event["html"]
     if "presence" in event:
         hub.heard(feeds[0].room.pk, html)
+    drawn = for_readers(html)
     for feed in feeds:
-        hub.start(feed.send(html))
+        hub.start(feed.send(drawn(feed.language)))
 
 
 def deliver_identity_ended(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
     """Logged out, or renamed in another tab: each socket of that identity is told who
     this browser is now, and closed."""
     html = event.get("html")
+    drawn = for_readers(html) if html else lambda language: None
     for feed in feeds:
-        hub.start(feed.end(html))
+        hub.start(feed.end(drawn(feed.language)))
 
 
 def deliver_room_left(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
     """Removed or banned from one room: that person's sockets in it are told why and
     closed; their other rooms go on."""
+    drawn = for_readers(event["html"])
     for feed in feeds:
         if feed.room.pk == event["room"]:
-            hub.start(feed.end(event["html"]))
+            hub.start(feed.end(drawn(feed.language)))
 
 
 def deliver_room_notice(hub: Hub, feeds: tuple[RoomFeed, ...], event: dict[str, Any]) -> None:
     """Something for one person's pages in one room (muted there: why, and until when)."""
+    drawn = for_readers(event["html"])
     for feed in feeds:
         if feed.room.pk == event["room"]:
-            hub.start(feed.send(event["html"]))
+            hub.start(feed.send(drawn(feed.language)))
 
 
 # Group event type -> what this process does with it (rooms/broadcast.py sends them).
@@ -187,6 +198,6 @@ async def send(event: dict[str, Any]) -> None:
         log.warning("%s for %s was not sent", event["type"], event["group"])
 
 
-async def send_fragment(group: str, html: str) -> None:
-    """Ready bytes for every socket in a group, as they are."""
+async def send_fragment(group: str, html: Drawn) -> None:
+    """Ready bytes for every socket in a group, as they are (one drawing per language)."""
     await send({"type": FRAGMENT_EVENT, "group": group, "html": html})

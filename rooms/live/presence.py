@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from ..broadcast import FRAGMENT_EVENT, group_name, render_push
+from ..broadcast import FRAGMENT_EVENT, group_name, render_group_push
 from ..identity import Identity, Shown
+from ..languages import Drawn
 from .stores import Store
 
 log = logging.getLogger(__name__)
@@ -66,8 +67,8 @@ def how_many(entries: Iterable[str]) -> int:
     return len({item.split(SEP, 2)[1] for item in entries})
 
 
-def draw(here: Here) -> str:
-    return render_push("presence", here=here)
+def draw(here: Here) -> Drawn:
+    return render_group_push("presence", here=here)
 
 
 class Presence:
@@ -81,9 +82,9 @@ class Presence:
         self.local: dict[int, dict[str, str]] = {}
         # Rooms whose people may have changed since their last push.
         self.dirty: set[int] = set()
-        # The last who-is-here fragment this process's sockets got, per room: a room is
-        # pushed again only when what it would show differs.
-        self.heard: dict[int, str] = {}
+        # The last who-is-here fragment this process's sockets got, per room (in every
+        # language): a room is pushed again only when what it would show differs.
+        self.heard: dict[int, Drawn] = {}
         self.beat = time.monotonic() + settings.PRESENCE_HEARTBEAT
 
     async def arrive(self, room_id: int, me: Identity, conn: str) -> None:
@@ -110,7 +111,7 @@ class Presence:
             log.warning("presence: could not record a departure from room %s", room_id)
         self.dirty.add(room_id)
 
-    def hear(self, room_id: int, html: str) -> None:
+    def hear(self, room_id: int, html: Drawn) -> None:
         """A who-is-here fragment reached this process's sockets (from any process)."""
         if room_id in self.local:
             self.heard[room_id] = html
