@@ -85,6 +85,14 @@ def per_language[**P](draw: Callable[P, str]) -> Callable[P, Drawn]:
     return drawn
 
 
+def process_wide(start: Callable[[], Any]) -> Any:
+    """Start work that serves every socket of the process (the runtime's loops, the hub's
+    receiver, the outbox) in the site's language: a task keeps the context it was created
+    in, and the socket that happens to start it reads its own language."""
+    with translation.override(settings.LANGUAGE_CODE):
+        return start()
+
+
 def for_readers(html: Drawn) -> Callable[[str], str]:
     """What a socket of each language is handed of a group event's drawing: its own
     language's, or the site language's when the event has none for it."""

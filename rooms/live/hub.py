@@ -27,7 +27,7 @@ from ..broadcast import (
     ROOM_LEFT_EVENT,
     ROOM_NOTICE_EVENT,
 )
-from ..languages import Drawn, for_readers
+from ..languages import Drawn, for_readers, process_wide
 from .backlog import Sender
 from .feed import RoomFeed
 
@@ -52,7 +52,9 @@ class Hub:
             if self.channel is None:
                 self.layer = get_channel_layer()
                 self.channel = await self.layer.new_channel()
-                self.receiver = asyncio.get_running_loop().create_task(self.receive_forever())
+                self.receiver = process_wide(
+                    lambda: asyncio.get_running_loop().create_task(self.receive_forever())
+                )
             if group not in self.groups:
                 await self.layer.group_add(group, self.channel)
                 self.groups[group] = set()

@@ -15,6 +15,7 @@ from channels.db import database_sync_to_async
 
 from .. import events
 from ..identity import Identity
+from ..languages import process_wide
 from ..models import Message, Room
 from ..posting import Post, post_messages
 
@@ -36,7 +37,9 @@ class Outbox:
         future = asyncio.get_running_loop().create_future()
         self.queued.append((post, future))
         if self.storing is None:
-            self.storing = asyncio.get_running_loop().create_task(self.store())
+            self.storing = process_wide(
+                lambda: asyncio.get_running_loop().create_task(self.store())
+            )
         return future
 
     async def store(self) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..broadcast import group_name
 from ..identity import Identity
+from ..languages import process_wide
 from ..lobby import GROUP as LOBBY_GROUP
 from ..sidebar import unread_group
 from . import backlog, recovery
@@ -84,17 +85,19 @@ class Live:
         # is forgotten, its tasks went with that loop.
         self._forget()
         self.loop = loop
-        self.tasks = [
-            loop.create_task(every(self.presence.every, self.presence.tick), name="presence"),
-            loop.create_task(every(self.lobby.every, self.lobby.tick), name="lobby"),
-            loop.create_task(
-                every(lambda: recovery.CHECK_EVERY, lambda: recovery.check(self.feeds)),
-                name="recovery",
-            ),
-            loop.create_task(
-                every(lambda: backlog.CHECK_EVERY, self.check_backlogs), name="backlogs"
-            ),
-        ]
+        self.tasks = process_wide(
+            lambda: [
+                loop.create_task(every(self.presence.every, self.presence.tick), name="presence"),
+                loop.create_task(every(self.lobby.every, self.lobby.tick), name="lobby"),
+                loop.create_task(
+                    every(lambda: recovery.CHECK_EVERY, lambda: recovery.check(self.feeds)),
+                    name="recovery",
+                ),
+                loop.create_task(
+                    every(lambda: backlog.CHECK_EVERY, self.check_backlogs), name="backlogs"
+                ),
+            ]
+        )
 
     async def stop(self) -> None:
         """Stop every loop and forget this process's live state (server shutdown, tests)."""
