@@ -291,8 +291,12 @@ AUTH_PASSWORD_VALIDATORS = [
 # `make compilemessages`). Each page is drawn in its reader's language (the language form,
 # else Accept-Language, else LANGUAGE_CODE), and so are its live pushes: each is drawn once per
 # language here, and every socket gets its page's language (docs/templates.md).
-LANGUAGES = [("en", "English"), ("de", "Deutsch")]
-LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE") or "en"
+# LANGUAGES (e.g. "de") offers fewer: a site in one language draws each push once.
+TRANSLATED = {"en": "English", "de": "Deutsch"}
+LANGUAGES = [(code, TRANSLATED.get(code, "")) for code in env_list("LANGUAGES", "en,de")]
+if not LANGUAGES or not all(name for _code, name in LANGUAGES):
+    raise ImproperlyConfigured(f"LANGUAGES: some of {', '.join(TRANSLATED)}, comma-separated")
+LANGUAGE_CODE = os.environ.get("LANGUAGE_CODE") or LANGUAGES[0][0]
 if LANGUAGE_CODE not in dict(LANGUAGES):
     raise ImproperlyConfigured(f"LANGUAGE_CODE: one of {', '.join(dict(LANGUAGES))}")
 LOCALE_PATHS = [BASE_DIR / "locale"]

@@ -3,8 +3,11 @@ browser (or after choosing Deutsch), and nothing English is left on them."""
 
 import html
 import json
+import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -451,3 +454,32 @@ def test_every_template_and_partial_reads_german(template_sample, name):  # noqa
         page = get_template(name).render(sample, sample["request"])
     # Django's admin leaves its search icon's alt text untranslated: not ours to change.
     assert english_left(visible(page.replace('alt="Search"', ""))) == []
+
+
+def offered_languages(**env: str) -> subprocess.CompletedProcess:
+    """settings.LANGUAGES and LANGUAGE_CODE for an environment, in a fresh interpreter."""
+    code = (
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(' '.join(c for c, _ in s.LANGUAGES), s.LANGUAGE_CODE)"
+    )
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=django_settings.BASE_DIR,
+        env={
+            "PATH": os.environ["PATH"],
+            "SECRET_KEY": "x",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            **env,
+        },
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_a_site_may_offer_one_language_and_refuses_one_it_has_no_words_for():
+    assert offered_languages().stdout.split() == ["en", "de", "en"]
+    # One language: every push is drawn once (rooms/languages.py).
+    assert offered_languages(LANGUAGES="de").stdout.split() == ["de", "de"]
+    unknown = offered_languages(LANGUAGES="en,fr")
+    assert unknown.returncode != 0
+    assert "LANGUAGES: some of en, de" in unknown.stderr
